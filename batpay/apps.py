@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class BatpayConfig(AppConfig):
+    name = "batpay"
+    verbose_name = "BAT Payment Engine"
+
+    def ready(self) -> None:
+        from batpay import metrics  # noqa: F401  (registers the collectors)
+        from batpay.roles import sync_role_permissions
+
+        post_migrate.connect(sync_role_permissions, dispatch_uid="batpay.sync_role_permissions")

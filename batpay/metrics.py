@@ -1,0 +1,44 @@
+"""Prometheus metrics at /metrics, read from the database at scrape time.
+
+Counting in the database rather than in process memory gives the same figures whichever web
+or worker process answers the scrape. Apps add their figures with `@collector`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+_collectors: list[Callable[[], Iterable[Metric]]] = []
+
+
+def collector(fn: Callable[[], Iterable[Metric]]) -> Callable[[], Iterable[Metric]]:
+    _collectors.append(fn)
+    return fn
+
+
+class _DatabaseCollector:
+    def collect(self) -> Iterable[Metric]:
+        for fn in _collectors:
+            yield from fn()
+
+
+@collector
+def _up() -> Iterable[Metric]:
+    yield GaugeMetricFamily("batpay_up", "1 while the application answers scrapes.", value=1)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    token = settings.METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent, token):
+            return HttpResponse("metrics need the METRICS_TOKEN bearer token\n", status=401)
+    registry = CollectorRegistry()
+    registry.register(_DatabaseCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

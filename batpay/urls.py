@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from batpay.metrics import metrics_view
+from batpay.views import ObtainTokenView
+
+admin.site.site_header = "BAT Payment Engine"
+admin.site.site_title = "BAT Payment Engine"
+admin.site.index_title = "Back office"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("leases.api.urls")),
+    path("metrics", metrics_view, name="metrics"),
+]
+
+handler404 = "batpay.views.not_found"
+handler500 = "batpay.views.error"

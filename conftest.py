@@ -1,0 +1,51 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+settings.register_profile(
+    "batpay",
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("batpay")
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("Finance") → a user in that role group; make_user(superuser=True) → a superuser."""
+    counter = {"n": 0}
+
+    def make(role: str | None = None, *, superuser: bool = False, username: str | None = None):
+        counter["n"] += 1
+        name = username or f"{(role or 'super' if superuser else role or 'user').lower()}{counter['n']}"
+        User = get_user_model()
+        if superuser:
+            return User.objects.create_superuser(name, f"{name}@example.com", "pw-for-tests-1")
+        user = User.objects.create_user(name, f"{name}@example.com", "pw-for-tests-1")
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(db):
+    """api_client_for(user) → an APIClient that sends the user's Bearer token."""
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def admin_api(make_user, api_client_for) -> APIClient:
+    return api_client_for(make_user(superuser=True))
