@@ -17,6 +17,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("leases.api.urls")),
+    path("api/ledger/", include("ledger.api.urls")),
+    path("api/", include("repairs.api.urls")),
+    path("api/", include("loans.api.urls")),
     path("metrics", metrics_view, name="metrics"),
 ]
 
