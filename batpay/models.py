@@ -20,3 +20,17 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+class Counter(models.Model):
+    """Race-free, gap-free numbering (RPR-2025-001, DL-2025-0001, DTR-2025-000001).
+
+    `batpay.identifiers.next_number` increments a row with one upsert, so two requests can never
+    get the same number, and a rolled-back transaction gives its number back.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

@@ -1,0 +1,20 @@
+from django.db import connection
+
+
+def next_number(key: str) -> int:
+    """The next number of the series `key` (1, 2, 3 …), race-free: call it inside the writing transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO batpay_counter (key, value) VALUES (%s, 1)
+            ON CONFLICT (key) DO UPDATE SET value = batpay_counter.value + 1
+            RETURNING value
+            """,
+            [key],
+        )
+        return cursor.fetchone()[0]
+
+
+def yearly_id(prefix: str, year: int, width: int) -> str:
+    """`yearly_id("RPR", 2025, 3)` → "RPR-2025-001"; numbering restarts every year and grows past `width`."""
+    return f"{prefix}-{year}-{next_number(f'{prefix}-{year}'):0{width}d}"
