@@ -49,3 +49,18 @@ def api_client_for(db):
 @pytest.fixture
 def admin_api(make_user, api_client_for) -> APIClient:
     return api_client_for(make_user(superuser=True))
+
+
+@pytest.fixture(autouse=True)
+def _ledger_invariants_hold_after_each_scenario(request):
+    """Every test that touches the database ends with the ledger invariants (check_ledger)."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
+    yield
+    from ledger.invariants import violations
+
+    found = violations()
+    assert not found, "ledger invariants broken:\n" + "\n".join(found)

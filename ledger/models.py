@@ -1,1 +1,187 @@
-"""Models arrive with this app's issue."""
+"""The centralized ledger (SPEC §3): the single source of truth for every dollar.
+
+Only ledger/services.py writes these tables. The database enforces what must never happen:
+non-positive amounts, negative balances, a second reversal, a charge posted twice for the same
+source, and any UPDATE or DELETE of a posting other than POSTED → VOIDED (see migration 0002).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Category(models.TextChoices):
+    """In payment priority order: earnings pay the first category first."""
+
+    TAXES = "TAXES", "Taxes"
+    EZPASS = "EZPASS", "EZ-Pass tolls"
+    LEASE = "LEASE", "Lease"
+    PVB = "PVB", "PVB violations"
+    TLC = "TLC", "TLC tickets"
+    REPAIRS = "REPAIRS", "Repairs"
+    LOANS = "LOANS", "Loans"
+    MISC = "MISC", "Miscellaneous"
+    DEPOSIT = "DEPOSIT", "Deposit"
+    CANCELLATION_FEE = "CANCELLATION_FEE", "Cancellation fee"
+
+
+PRIORITY: dict[str, int] = {category: rank for rank, category in enumerate(Category.values)}
+
+
+class EntryType(models.TextChoices):
+    DEBIT = "DEBIT", "Debit (driver owes more)"
+    CREDIT = "CREDIT", "Credit (driver owes less)"
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+class ObligationBalance(models.Model):
+    """What the driver owes for one charge (category, source reference): one per charge."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        CLOSED = "CLOSED", "Closed"
+
+    category = models.CharField(max_length=16, choices=Category.choices)
+    # Stored (derived from category at insert) so the waterfall can sort in SQL on an index.
+    priority = models.PositiveSmallIntegerField()
+    source_reference = models.CharField(max_length=64)
+    original_amount = money_field()
+    outstanding = money_field()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    due_period = models.DateField()
+    driver = models.ForeignKey("leases.Driver", on_delete=models.PROTECT, related_name="obligations")
+    lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="obligations")
+    vehicle = models.ForeignKey("leases.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    medallion = models.ForeignKey("leases.Medallion", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "due_period", "id"]
+        verbose_name = "obligation balance"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "source_reference"], name="one_balance_per_source"),
+            models.CheckConstraint(condition=Q(original_amount__gt=0), name="balance_original_positive"),
+            models.CheckConstraint(condition=Q(outstanding__gte=0), name="balance_outstanding_not_negative"),
+            models.CheckConstraint(
+                condition=Q(outstanding__lte=F("original_amount")), name="balance_outstanding_within_original"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="CLOSED", outstanding=0) | Q(status="OPEN", outstanding__gt=0),
+                name="balance_closed_iff_zero",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["lease", "driver", "priority", "due_period", "id"],
+                condition=Q(status="OPEN"),
+                name="balance_open_waterfall",
+            ),
+            models.Index(fields=["driver", "status"], name="balance_driver_status"),
+            models.Index(fields=["due_period"], name="balance_due_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.source_reference}"
+
+    @property
+    def paid(self):
+        return self.original_amount - self.outstanding
+
+
+class Receipt(models.Model):
+    """Money received for a driver and lease; what it has not paid yet is `unapplied`."""
+
+    class Kind(models.TextChoices):
+        EARNINGS = "EARNINGS", "Weekly card earnings"
+        INTERIM_PAYMENT = "INTERIM_PAYMENT", "Interim payment"
+        PREPAYMENT = "PREPAYMENT", "Lease prepayment"
+
+    class Method(models.TextChoices):
+        CASH = "CASH", "Cash"
+        CHECK = "CHECK", "Check"
+        ACH = "ACH", "ACH"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    method = models.CharField(max_length=8, choices=Method.choices, blank=True)
+    driver = models.ForeignKey("leases.Driver", on_delete=models.PROTECT, related_name="receipts")
+    lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="receipts")
+    period = models.DateField(help_text="The payment period the money belongs to (its Sunday).")
+    received_on = models.DateField()
+    amount = money_field()
+    unapplied = money_field()
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("record_interim_payment", "Can record interim payments")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="receipt_amount_positive"),
+            models.CheckConstraint(condition=Q(unapplied__gte=0), name="receipt_unapplied_not_negative"),
+            models.CheckConstraint(condition=Q(unapplied__lte=F("amount")), name="receipt_unapplied_within_amount"),
+        ]
+        indexes = [
+            models.Index(fields=["lease", "driver"], condition=Q(unapplied__gt=0), name="receipt_with_credit"),
+            models.Index(fields=["period", "kind"], name="receipt_period_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} {self.amount}"
+
+
+class Posting(models.Model):
+    """One immutable ledger line. Corrections are reversals; only POSTED → VOIDED may change."""
+
+    class Status(models.TextChoices):
+        POSTED = "POSTED", "Posted"
+        VOIDED = "VOIDED", "Voided"
+
+    entry_type = models.CharField(max_length=6, choices=EntryType.choices)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    amount = money_field()
+    obligation = models.ForeignKey(
+        ObligationBalance, null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    receipt = models.ForeignKey(Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="postings")
+    driver = models.ForeignKey("leases.Driver", on_delete=models.PROTECT, related_name="+")
+    lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="+")
+    vehicle = models.ForeignKey("leases.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    medallion = models.ForeignKey("leases.Medallion", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(help_text="The payment period (its Sunday) the posting belongs to.")
+    effective_date = models.DateField(help_text="The business date from which balances count it.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.POSTED)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
+    idempotency_key = models.CharField(max_length=160, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    reason = models.TextField(blank=True, help_text="Why a reversal was made.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("void_posting", "Can void postings")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="posting_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(obligation__isnull=False) | Q(receipt__isnull=False), name="posting_has_a_target"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["driver", "effective_date"], name="posting_driver_date"),
+            models.Index(fields=["lease", "effective_date"], name="posting_lease_date"),
+            models.Index(fields=["period", "category"], name="posting_period_category"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.entry_type} {self.category} {self.amount}"

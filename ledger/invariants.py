@@ -1,0 +1,90 @@
+"""The ledger's invariants (SPEC §3), checked over the whole ledger in a few SQL statements.
+
+`manage.py check_ledger` prints them; every test scenario ends by asserting there are none.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+CHECKS: list[tuple[str, str]] = [
+    (
+        "1. outstanding = debits − credits, 0 ≤ outstanding ≤ original, CLOSED iff 0",
+        """
+        SELECT 'balance ' || b.id || ' (' || b.category || ' ' || b.source_reference || '): outstanding '
+               || b.outstanding || ', postings say ' || COALESCE(s.net, 0) || ', status ' || b.status
+        FROM ledger_obligationbalance b
+        LEFT JOIN (
+            SELECT obligation_id, SUM(CASE entry_type WHEN 'DEBIT' THEN amount ELSE -amount END) AS net
+            FROM ledger_posting WHERE obligation_id IS NOT NULL GROUP BY obligation_id
+        ) s ON s.obligation_id = b.id
+        WHERE b.outstanding <> COALESCE(s.net, 0) OR b.outstanding < 0 OR b.outstanding > b.original_amount
+           OR (b.status = 'CLOSED') <> (b.outstanding = 0)
+        """,
+    ),
+    (
+        "1b. each balance has exactly one original charge of its original amount, in its category",
+        """
+        SELECT 'balance ' || b.id || ' (' || b.category || ' ' || b.source_reference || '): '
+               || COUNT(p.id) || ' original charge(s) totalling ' || COALESCE(SUM(p.amount), 0)
+        FROM ledger_obligationbalance b
+        LEFT JOIN ledger_posting p ON p.obligation_id = b.id AND p.entry_type = 'DEBIT'
+             AND p.reverses_id IS NULL AND p.receipt_id IS NULL
+        GROUP BY b.id
+        HAVING COUNT(p.id) <> 1 OR SUM(p.amount) <> b.original_amount
+        UNION ALL
+        SELECT 'posting ' || p.id || ' is ' || p.category || ' but its balance ' || b.id || ' is ' || b.category
+               || ' (or driver/lease differ)'
+        FROM ledger_posting p JOIN ledger_obligationbalance b ON b.id = p.obligation_id
+        WHERE p.category <> b.category OR p.driver_id <> b.driver_id OR p.lease_id <> b.lease_id
+        """,
+    ),
+    (
+        "2. receipt amount = its credits (net of reversals) + unapplied",
+        """
+        SELECT 'receipt ' || r.id || ': amount ' || r.amount || ' but applied ' || COALESCE(s.net, 0)
+               || ' + unapplied ' || r.unapplied
+        FROM ledger_receipt r
+        LEFT JOIN (
+            SELECT receipt_id, SUM(CASE entry_type WHEN 'CREDIT' THEN amount ELSE -amount END) AS net
+            FROM ledger_posting WHERE receipt_id IS NOT NULL GROUP BY receipt_id
+        ) s ON s.receipt_id = r.id
+        WHERE r.amount <> COALESCE(s.net, 0) + r.unapplied OR r.unapplied < 0
+        """,
+    ),
+    (
+        "3. a VOIDED posting has exactly one reversal of the same amount, opposite direction",
+        """
+        SELECT 'posting ' || o.id || ' (' || o.status || '): reversal ' || COALESCE(r.id::text, 'missing')
+        FROM ledger_posting o LEFT JOIN ledger_posting r ON r.reverses_id = o.id
+        WHERE (o.status = 'VOIDED' AND (r.id IS NULL OR r.amount <> o.amount OR r.entry_type = o.entry_type
+                                        OR r.obligation_id IS DISTINCT FROM o.obligation_id
+                                        OR r.receipt_id IS DISTINCT FROM o.receipt_id))
+           OR (o.status = 'POSTED' AND r.id IS NOT NULL)
+        UNION ALL
+        SELECT 'reversal ' || r.id || ' is itself voided or reversed'
+        FROM ledger_posting r WHERE r.reverses_id IS NOT NULL
+          AND (r.status <> 'POSTED' OR EXISTS (SELECT 1 FROM ledger_posting x WHERE x.reverses_id = r.id))
+        """,
+    ),
+    (
+        "4. one posting per idempotency key, one balance per source (re-runs change nothing)",
+        """
+        SELECT 'idempotency key ' || idempotency_key || ' used ' || COUNT(*) || ' times'
+        FROM ledger_posting GROUP BY idempotency_key HAVING COUNT(*) > 1
+        UNION ALL
+        SELECT 'source ' || category || ' ' || source_reference || ' has ' || COUNT(*) || ' balances'
+        FROM ledger_obligationbalance GROUP BY category, source_reference HAVING COUNT(*) > 1
+        """,
+    ),
+]
+
+
+def violations(limit: int = 50) -> list[str]:
+    """Every broken invariant, as readable lines ('' list when the ledger is sound)."""
+    found: list[str] = []
+    with connection.cursor() as cursor:
+        for title, sql in CHECKS:
+            cursor.execute(f"SELECT * FROM ({sql}) v LIMIT %s", [limit])
+            found.extend(f"{title}: {row[0]}" for row in cursor.fetchall())
+    return found

@@ -1,0 +1,141 @@
+"""Reads of the ledger. Balances as of a date are computed from postings, never from a copy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from batpay.money import ZERO
+from ledger.models import PRIORITY, Category, ObligationBalance, Posting, Receipt
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    balance_id: int
+    category: str
+    source_reference: str
+    original_amount: Decimal
+    outstanding: Decimal
+    status: str
+    voided: bool  # the charge itself was voided (reversed): nothing is owed and nothing was paid
+
+    @property
+    def paid(self) -> Decimal:
+        return ZERO if self.voided else self.original_amount - self.outstanding
+
+
+def obligation_balances(*, category: str, source_references: Iterable[str]) -> dict[str, BalanceView]:
+    """The current balance of each posted source reference of a category, keyed by reference."""
+    references = list(source_references)
+    if not references:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT b.id, b.category, b.source_reference, b.original_amount, b.outstanding, b.status,
+                   EXISTS (SELECT 1 FROM ledger_posting p
+                           WHERE p.obligation_id = b.id AND p.entry_type = 'DEBIT'
+                             AND p.reverses_id IS NULL AND p.receipt_id IS NULL AND p.status = 'VOIDED')
+            FROM ledger_obligationbalance b
+            WHERE b.category = %s AND b.source_reference = ANY(%s)
+            """,
+            [category, references],
+        )
+        return {row[2]: BalanceView(*row) for row in cursor.fetchall()}
+
+
+@dataclass(frozen=True)
+class BalanceAsOf:
+    balance_id: int
+    category: str
+    source_reference: str
+    due_period: dt.date
+    charged: Decimal
+    paid: Decimal
+    outstanding: Decimal
+
+
+def balances_as_of(
+    *, as_of: dt.date, driver_id: int | None = None, lease_id: int | None = None, include_closed: bool = False
+) -> list[BalanceAsOf]:
+    """Each obligation's position at the end of `as_of`, from postings effective on or before it.
+
+    `charged` is net debits (charges, less voided charges, plus reopened payments), `paid` net
+    credits; outstanding = charged − paid. Rows come in payment priority order.
+    """
+    if driver_id is None and lease_id is None:
+        raise ValueError("balances_as_of needs a driver or a lease")
+    conditions = ["p.effective_date <= %(as_of)s"]
+    if driver_id is not None:
+        conditions.append("p.driver_id = %(driver)s")
+    if lease_id is not None:
+        conditions.append("p.lease_id = %(lease)s")
+    having = (
+        "" if include_closed else "HAVING SUM(CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END) <> 0"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT b.id, b.category, b.source_reference, b.due_period,
+                   COALESCE(SUM(p.amount) FILTER (WHERE p.entry_type = 'DEBIT'), 0),
+                   COALESCE(SUM(p.amount) FILTER (WHERE p.entry_type = 'CREDIT'), 0),
+                   SUM(CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END)
+            FROM ledger_posting p JOIN ledger_obligationbalance b ON b.id = p.obligation_id
+            WHERE {" AND ".join(conditions)}
+            GROUP BY b.id
+            {having}
+            ORDER BY b.priority, b.due_period, b.id
+            """,
+            {"as_of": as_of, "driver": driver_id, "lease": lease_id},
+        )
+        return [BalanceAsOf(*row) for row in cursor.fetchall()]
+
+
+def totals_by_category(rows: Iterable[BalanceAsOf]) -> dict[str, Decimal]:
+    totals = {category: ZERO for category in Category.values}
+    for row in rows:
+        totals[row.category] += row.outstanding
+    return totals
+
+
+def open_balances(*, driver_id: int, lease_id: int) -> QuerySet[ObligationBalance]:
+    """What a cashier can allocate to, in the order earnings would pay it."""
+    return ObligationBalance.objects.filter(
+        driver_id=driver_id, lease_id=lease_id, status=ObligationBalance.Status.OPEN
+    ).order_by("priority", "due_period", "id")
+
+
+def prepayment_credit(*, driver_id: int, lease_id: int) -> Decimal:
+    """Money received for the lease that waits for its next LEASE charges."""
+    from django.db.models import Sum
+
+    total = Receipt.objects.filter(
+        driver_id=driver_id,
+        lease_id=lease_id,
+        kind__in=[Receipt.Kind.INTERIM_PAYMENT, Receipt.Kind.PREPAYMENT],
+        unapplied__gt=0,
+    ).aggregate(total=Sum("unapplied"))["total"]
+    return total or ZERO
+
+
+def postings() -> QuerySet[Posting]:
+    return Posting.objects.select_related(
+        "driver", "lease", "vehicle", "medallion", "obligation", "receipt", "created_by"
+    )
+
+
+def balances() -> QuerySet[ObligationBalance]:
+    return ObligationBalance.objects.select_related("driver", "lease", "vehicle", "medallion")
+
+
+def receipts() -> QuerySet[Receipt]:
+    return Receipt.objects.select_related("driver", "lease", "created_by")
+
+
+def category_priority(category: str) -> int:
+    return PRIORITY[category]

@@ -1,0 +1,818 @@
+"""The only writer of the ledger (SPEC §3).
+
+Every operation is atomic and locks the rows it changes with SELECT … FOR UPDATE in one fixed
+order — obligation balances (by id), then receipts (by id), then postings (by id) — so
+concurrent payments, earnings and voids serialise instead of deadlocking. Work that touches a
+whole fleet (posting installments, applying earnings) runs in a few set-based statements.
+
+Who depends on balances closing or reopening (installment plans) registers a listener per
+category; the ledger calls it inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from batpay.audit import audit
+from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
+from batpay.money import MAX_AMOUNT, ZERO, to_money
+from batpay.periods import is_period_start, period_start
+from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt
+
+VOID_REASON_MIN_LENGTH = 10
+
+# --- listeners --------------------------------------------------------------------------------
+
+BalanceListener = Callable[[list[str]], None]
+_listeners: dict[str, list[BalanceListener]] = defaultdict(list)
+
+
+def register_balance_listener(category: str, listener: BalanceListener) -> None:
+    """`listener(source_references)` runs inside the ledger's transaction whenever balances of
+    `category` close (paid off) or reopen (a void). Registering the same function twice is a no-op."""
+    if listener not in _listeners[category]:
+        _listeners[category].append(listener)
+
+
+def _notify(changed: Iterable[tuple[str, str]]) -> None:
+    by_category: dict[str, set[str]] = defaultdict(set)
+    for category, reference in changed:
+        by_category[category].add(reference)
+    for category, references in by_category.items():
+        for listener in _listeners.get(category, ()):
+            listener(sorted(references))
+
+
+# --- input checks -----------------------------------------------------------------------------
+
+
+def _positive_cents(value, field: str) -> Decimal:
+    try:
+        amount = Decimal(value) if not isinstance(value, Decimal) else value
+    except Exception:
+        raise InvalidInput(f"{field} must be an amount like 125.50.", fields={field: "Not an amount."})
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidInput(f"{field} must be greater than zero.", fields={field: "Must be greater than zero."})
+    if amount != to_money(amount):
+        raise InvalidInput(f"{field} has fractions of a cent.", fields={field: "At most two decimal places."})
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(f"{field} is too large.", fields={field: f"At most {MAX_AMOUNT}."})
+    return to_money(amount)
+
+
+def _actor_id(actor) -> int | None:
+    return actor.pk if getattr(actor, "is_authenticated", False) else None
+
+
+def _lease_of_driver(driver, lease) -> None:
+    if lease.primary_driver_id == driver.pk:
+        return
+    if lease.additional_drivers.filter(pk=driver.pk).exists():
+        return
+    raise InvalidInput(
+        f"Lease {lease.lease_number} is not a lease of driver {driver.pk}.",
+        fields={"lease_id": "This lease does not belong to the driver."},
+    )
+
+
+# --- posting obligations (the bulk path every source feeds) -----------------------------------
+
+
+@dataclass(frozen=True)
+class ObligationRow:
+    category: str
+    source_reference: str
+    amount: Decimal
+    driver_id: int
+    lease_id: int
+    period: dt.date
+    vehicle_id: int | None = None
+    medallion_id: int | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PostedObligation:
+    source_reference: str
+    balance_id: int
+    posting_id: int
+    amount: Decimal
+
+
+_OBLIGATION_COLUMNS = (
+    "category, priority, source_reference, amount, driver_id, lease_id, vehicle_id, medallion_id, period, description"
+)
+
+_POST_OBLIGATIONS_SQL = """
+WITH new_balance AS (
+    INSERT INTO ledger_obligationbalance
+        (category, priority, source_reference, original_amount, outstanding, status, due_period,
+         driver_id, lease_id, vehicle_id, medallion_id, description, created_at, updated_at)
+    SELECT category, priority, source_reference, amount, amount, 'OPEN', period,
+           driver_id, lease_id, vehicle_id, medallion_id, description, now(), now()
+    FROM ledger_rows
+    ORDER BY ord
+    ON CONFLICT (category, source_reference) DO NOTHING
+    RETURNING id, category, source_reference, original_amount, due_period,
+              driver_id, lease_id, vehicle_id, medallion_id, description
+), new_posting AS (
+    INSERT INTO ledger_posting
+        (entry_type, category, amount, obligation_id, receipt_id, driver_id, lease_id, vehicle_id,
+         medallion_id, period, effective_date, status, reverses_id, idempotency_key, description,
+         reason, created_by_id, created_at)
+    SELECT 'DEBIT', category, original_amount, id, NULL, driver_id, lease_id, vehicle_id,
+           medallion_id, due_period, due_period, 'POSTED', NULL,
+           'obligation:' || category || ':' || source_reference, description, '', %s, now()
+    FROM new_balance
+    ORDER BY id
+    RETURNING id, obligation_id
+)
+SELECT b.source_reference, b.id, p.id, b.original_amount, b.category
+FROM new_balance b JOIN new_posting p ON p.obligation_id = b.id
+ORDER BY b.id
+"""
+
+
+def _load_rows(cursor, table: str, columns: str, types: str, rows: Iterable[tuple]) -> None:
+    """COPY rows into a session temp table (emptied first and at commit)."""
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({types}) ON COMMIT DELETE ROWS")
+    cursor.execute(f"TRUNCATE {table}")
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def post_obligations(*, rows: Sequence[ObligationRow], actor=None, description: str = "") -> list[PostedObligation]:
+    """Write one DEBIT posting and one OPEN balance per row, set-based.
+
+    Rows whose (category, source reference) is already in the ledger are skipped: posting is
+    idempotent by source, whoever calls and however often. Returns what this call posted.
+    New LEASE balances immediately take any prepayment credit of their lease.
+    """
+    prepared: list[tuple] = []
+    seen: set[tuple[str, str]] = set()
+    for index, row in enumerate(rows):
+        if row.category not in PRIORITY:
+            raise InvalidInput(f"Unknown ledger category {row.category!r}.", fields={"category": "Unknown category."})
+        reference = (row.source_reference or "").strip()
+        if not reference or len(reference) > 64:
+            raise InvalidInput(
+                "A source reference is 1 to 64 characters.", fields={"source_reference": "1 to 64 characters."}
+            )
+        if (row.category, reference) in seen:
+            continue
+        seen.add((row.category, reference))
+        amount = _positive_cents(row.amount, "amount")
+        if not is_period_start(row.period):
+            raise InvalidInput(f"{row.period} is not a Sunday.", fields={"period": "A period is named by its Sunday."})
+        prepared.append(
+            (
+                index,
+                row.category,
+                PRIORITY[row.category],
+                reference,
+                amount,
+                row.driver_id,
+                row.lease_id,
+                row.vehicle_id,
+                row.medallion_id,
+                row.period,
+                (row.description or description)[:255],
+            )
+        )
+    if not prepared:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        _load_rows(
+            cursor,
+            "ledger_rows",
+            "ord, " + _OBLIGATION_COLUMNS,
+            "ord integer, category text, priority smallint, source_reference text, amount numeric(12,2), "
+            "driver_id bigint, lease_id bigint, vehicle_id bigint, medallion_id bigint, period date, "
+            "description text",
+            prepared,
+        )
+        cursor.execute(_POST_OBLIGATIONS_SQL, [_actor_id(actor)])
+        posted = cursor.fetchall()
+        lease_balances = [balance_id for _, balance_id, _, _, category in posted if category == Category.LEASE]
+        closed = _apply_prepayments(cursor, lease_balances, _actor_id(actor)) if lease_balances else []
+        if posted:
+            audit(
+                action="ledger.post_obligations",
+                actor=actor,
+                object_type="ledger.ObligationBalance",
+                payload={
+                    "posted": len(posted),
+                    "skipped": len(prepared) - len(posted),
+                    "amount": str(sum((row[3] for row in posted), ZERO)),
+                    "categories": sorted({row[4] for row in posted}),
+                },
+            )
+        _notify(closed)
+    return [PostedObligation(ref, balance_id, posting_id, amount) for ref, balance_id, posting_id, amount, _ in posted]
+
+
+def create_obligation(
+    *,
+    category: str,
+    amount: Decimal,
+    source_reference: str,
+    driver,
+    lease,
+    period: dt.date | None = None,
+    vehicle=None,
+    medallion=None,
+    description: str = "",
+    actor=None,
+) -> ObligationBalance:
+    """One charge: a DEBIT posting and an OPEN balance (idempotent by category and source reference)."""
+    _lease_of_driver(driver, lease)
+    row = ObligationRow(
+        category=category,
+        source_reference=source_reference,
+        amount=amount,
+        driver_id=driver.pk,
+        lease_id=lease.pk,
+        period=period or period_start(timezone.localdate()),
+        vehicle_id=vehicle.pk if vehicle else lease.vehicle_id,
+        medallion_id=medallion.pk if medallion else lease.medallion_id,
+        description=description,
+    )
+    with transaction.atomic():
+        post_obligations(rows=[row], actor=actor)
+        return ObligationBalance.objects.get(category=category, source_reference=source_reference.strip())
+
+
+# --- the waterfall: spending receipts on balances, set-based ----------------------------------
+
+# How the postings of an allocation are keyed, dated and described. Internal constants only.
+_ALLOCATION_MODES = {
+    "earnings": {
+        "key": "r.idempotency_key || ':b' || b.id",
+        "period": "r.period",
+        "effective": "r.period + 6",
+        "description": "'Paid from earnings of ' || to_char(r.period, 'YYYY-MM-DD')",
+    },
+    "prepayment": {
+        "key": "'prepayment:b' || b.id || ':r' || r.id",
+        "period": "b.due_period",
+        "effective": "b.due_period",
+        "description": "'Paid from lease prepayment credit (receipt ' || r.id || ')'",
+    },
+}
+
+_ALLOCATE_SQL = """
+WITH rec AS (
+    SELECT r.id, r.lease_id, r.driver_id, r.unapplied,
+           SUM(r.unapplied) OVER (PARTITION BY r.lease_id, r.driver_id ORDER BY r.id) AS hi
+    FROM ledger_receipt r
+    WHERE r.id = ANY(%(receipts)s) AND r.unapplied > 0
+), bal AS (
+    SELECT b.id, b.lease_id, b.driver_id, b.outstanding,
+           SUM(b.outstanding) OVER (
+               PARTITION BY b.lease_id, b.driver_id ORDER BY b.priority, b.due_period, b.id
+           ) AS hi
+    FROM ledger_obligationbalance b
+    WHERE b.id = ANY(%(balances)s) AND b.status = 'OPEN'
+), alloc AS (
+    -- Receipts and balances each cover a stretch of one running total per lease and driver;
+    -- what a receipt pays a balance is where their stretches overlap.
+    SELECT rec.id AS receipt_id, bal.id AS balance_id,
+           LEAST(rec.hi, bal.hi) - GREATEST(rec.hi - rec.unapplied, bal.hi - bal.outstanding) AS amount
+    FROM rec JOIN bal ON bal.lease_id = rec.lease_id AND bal.driver_id = rec.driver_id
+    WHERE LEAST(rec.hi, bal.hi) > GREATEST(rec.hi - rec.unapplied, bal.hi - bal.outstanding)
+), ins AS (
+    INSERT INTO ledger_posting
+        (entry_type, category, amount, obligation_id, receipt_id, driver_id, lease_id, vehicle_id,
+         medallion_id, period, effective_date, status, reverses_id, idempotency_key, description,
+         reason, created_by_id, created_at)
+    SELECT 'CREDIT', b.category, a.amount, b.id, r.id, b.driver_id, b.lease_id, b.vehicle_id,
+           b.medallion_id, {period}, {effective}, 'POSTED', NULL, {key}, {description},
+           '', %(actor)s, now()
+    FROM alloc a
+    JOIN ledger_obligationbalance b ON b.id = a.balance_id
+    JOIN ledger_receipt r ON r.id = a.receipt_id
+    ORDER BY a.receipt_id, b.priority, b.due_period, b.id
+    RETURNING obligation_id, receipt_id, amount
+), paid_balance AS (
+    UPDATE ledger_obligationbalance b
+    SET outstanding = b.outstanding - s.total,
+        status = CASE WHEN b.outstanding - s.total = 0 THEN 'CLOSED' ELSE 'OPEN' END,
+        updated_at = now()
+    FROM (SELECT obligation_id, SUM(amount) AS total FROM ins GROUP BY obligation_id) s
+    WHERE b.id = s.obligation_id
+    RETURNING b.category, b.source_reference, b.status
+), spent_receipt AS (
+    UPDATE ledger_receipt r
+    SET unapplied = r.unapplied - s.total
+    FROM (SELECT receipt_id, SUM(amount) AS total FROM ins GROUP BY receipt_id) s
+    WHERE r.id = s.receipt_id
+    RETURNING r.id
+)
+SELECT category, source_reference FROM paid_balance WHERE status = 'CLOSED'
+"""
+
+
+def _allocate(cursor, *, mode: str, receipt_ids: list[int], balance_ids: list[int], actor_id: int | None):
+    """Spend receipts (oldest first) on balances (priority, due period, creation order), per lease
+    and driver, in one statement. The caller has locked both sets. Returns the balances closed."""
+    if not receipt_ids or not balance_ids:
+        return []
+    sql = _ALLOCATE_SQL.format(**_ALLOCATION_MODES[mode])
+    cursor.execute(sql, {"receipts": receipt_ids, "balances": balance_ids, "actor": actor_id})
+    return cursor.fetchall()
+
+
+def _apply_prepayments(cursor, balance_ids: list[int], actor_id: int | None) -> list[tuple[str, str]]:
+    cursor.execute(
+        """
+        SELECT r.id FROM ledger_receipt r
+        WHERE r.kind IN ('INTERIM_PAYMENT', 'PREPAYMENT') AND r.unapplied > 0
+          AND (r.lease_id, r.driver_id) IN (
+              SELECT lease_id, driver_id FROM ledger_obligationbalance WHERE id = ANY(%s))
+        ORDER BY r.id
+        FOR UPDATE
+        """,
+        [balance_ids],
+    )
+    receipt_ids = [row[0] for row in cursor.fetchall()]
+    return _allocate(cursor, mode="prepayment", receipt_ids=receipt_ids, balance_ids=balance_ids, actor_id=actor_id)
+
+
+@dataclass(frozen=True)
+class EarningsRow:
+    driver_id: int
+    lease_id: int
+    period: dt.date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class EarningsResult:
+    receipts: int
+    received: Decimal
+    applied: Decimal
+    unapplied: Decimal
+    closed: int
+    receipt_ids: tuple[int, ...]
+
+
+def _earnings_key(lease_id: int, driver_id: int, period: dt.date) -> str:
+    return f"earnings:{lease_id}:{driver_id}:{period.isoformat()}"
+
+
+def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsResult:
+    """Record each lease's weekly card earnings and pay its open balances in priority order.
+
+    Earnings of period P pay balances due in P or earlier. A (lease, driver, period) already
+    recorded is skipped, so re-running a week changes nothing. The unapplied rest of each
+    receipt is what the driver is paid.
+    """
+    prepared = []
+    for row in rows:
+        amount = to_money(row.amount)
+        if amount < 0:
+            raise InvalidInput("Earnings cannot be negative.", fields={"amount": "Must be zero or more."})
+        if not is_period_start(row.period):
+            raise InvalidInput(f"{row.period} is not a Sunday.", fields={"period": "A period is named by its Sunday."})
+        if amount > 0:
+            _positive_cents(amount, "amount")
+            key = _earnings_key(row.lease_id, row.driver_id, row.period)
+            prepared.append((row.driver_id, row.lease_id, row.period, amount, key))
+    empty = EarningsResult(0, ZERO, ZERO, ZERO, 0, ())
+    if not prepared:
+        return empty
+    actor_id = _actor_id(actor)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _load_rows(
+            cursor,
+            "ledger_earnings_rows",
+            "driver_id, lease_id, period, amount, key",
+            "driver_id bigint, lease_id bigint, period date, amount numeric(12,2), key text",
+            prepared,
+        )
+        cursor.execute(
+            """
+            INSERT INTO ledger_receipt
+                (kind, method, driver_id, lease_id, period, received_on, amount, unapplied,
+                 idempotency_key, note, created_by_id, created_at)
+            SELECT 'EARNINGS', '', driver_id, lease_id, period, period + 6, amount, amount,
+                   key, 'Weekly card earnings', %s, now()
+            FROM ledger_earnings_rows
+            ORDER BY lease_id, driver_id, period
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING id
+            """,
+            [actor_id],
+        )
+        receipt_ids = sorted(row[0] for row in cursor.fetchall())
+        if not receipt_ids:
+            return empty
+        cursor.execute(
+            """
+            SELECT b.id FROM ledger_obligationbalance b
+            JOIN ledger_receipt r ON r.lease_id = b.lease_id AND r.driver_id = b.driver_id
+            WHERE r.id = ANY(%s) AND b.status = 'OPEN' AND b.due_period <= r.period
+            ORDER BY b.id
+            FOR UPDATE OF b
+            """,
+            [receipt_ids],
+        )
+        balance_ids = [row[0] for row in cursor.fetchall()]
+        closed = _allocate(cursor, mode="earnings", receipt_ids=receipt_ids, balance_ids=balance_ids, actor_id=actor_id)
+        cursor.execute(
+            "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id = ANY(%s)",
+            [receipt_ids],
+        )
+        received, unapplied = cursor.fetchone()
+        audit(
+            action="ledger.apply_earnings",
+            actor=actor,
+            object_type="ledger.Receipt",
+            payload={"receipts": len(receipt_ids), "received": str(received), "unapplied": str(unapplied)},
+        )
+        _notify(closed)
+    return EarningsResult(
+        receipts=len(receipt_ids),
+        received=received,
+        applied=received - unapplied,
+        unapplied=unapplied,
+        closed=len(closed),
+        receipt_ids=tuple(receipt_ids),
+    )
+
+
+def apply_earnings(*, driver, lease, period: dt.date, amount: Decimal, actor=None) -> Receipt | None:
+    """One lease's weekly earnings through the same set-based path. Returns the period's
+    EARNINGS receipt (the existing one when the week was already applied), or None for 0.00."""
+    _lease_of_driver(driver, lease)
+    if not is_period_start(period):
+        raise InvalidInput(f"{period} is not a Sunday.", fields={"period": "A period is named by its Sunday."})
+    apply_earnings_bulk(
+        rows=[EarningsRow(driver_id=driver.pk, lease_id=lease.pk, period=period, amount=amount)], actor=actor
+    )
+    return Receipt.objects.filter(idempotency_key=_earnings_key(lease.pk, driver.pk, period)).first()
+
+
+# --- interim payments (the cashier's window) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allocation:
+    balance_id: int
+    amount: Decimal
+
+
+def apply_interim_payment(
+    *,
+    driver,
+    lease,
+    amount: Decimal,
+    method: str,
+    allocations: Sequence[Allocation] = (),
+    actor=None,
+    idempotency_key: str | None = None,
+    received_on: dt.date | None = None,
+    note: str = "",
+) -> Receipt:
+    """A cashier's payment: the chosen allocations first, then the lease's open LEASE balances
+    oldest first; whatever is left stays on the receipt as the lease's prepayment credit."""
+    return _record_payment(
+        kind=Receipt.Kind.INTERIM_PAYMENT,
+        driver=driver,
+        lease=lease,
+        amount=amount,
+        method=method,
+        allocations=allocations,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        received_on=received_on,
+        note=note,
+    )
+
+
+def record_prepayment(
+    *,
+    driver,
+    lease,
+    amount: Decimal,
+    method: str,
+    actor=None,
+    idempotency_key: str | None = None,
+    received_on: dt.date | None = None,
+    note: str = "",
+) -> Receipt:
+    """Money paid ahead for the lease: it pays open LEASE balances now and later charges as they post."""
+    return _record_payment(
+        kind=Receipt.Kind.PREPAYMENT,
+        driver=driver,
+        lease=lease,
+        amount=amount,
+        method=method,
+        allocations=(),
+        actor=actor,
+        idempotency_key=idempotency_key,
+        received_on=received_on,
+        note=note,
+    )
+
+
+def _record_payment(
+    *, kind, driver, lease, amount, method, allocations, actor, idempotency_key, received_on, note
+) -> Receipt:
+    amount = _positive_cents(amount, "amount")
+    if method not in Receipt.Method.values:
+        raise InvalidInput(
+            f"Payment method must be one of {', '.join(Receipt.Method.values)}.",
+            fields={"payment_method": f"One of {', '.join(Receipt.Method.values)}."},
+        )
+    _lease_of_driver(driver, lease)
+    today = timezone.localdate()
+    received_on = received_on or today
+    if received_on > today:
+        raise InvalidInput("A payment cannot be dated in the future.", fields={"received_on": "Not in the future."})
+    wanted: dict[int, Decimal] = {}
+    for number, allocation in enumerate(allocations, start=1):
+        try:
+            balance_id = int(allocation.balance_id)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"Allocation {number} has no balance id.", fields={"allocations": "Balance id missing."})
+        if balance_id in wanted:
+            raise InvalidInput(
+                f"Balance {balance_id} is allocated twice.", fields={"allocations": "One allocation per balance."}
+            )
+        wanted[balance_id] = _positive_cents(allocation.amount, "allocations")
+    allocated = sum(wanted.values(), ZERO)
+    if allocated > amount:
+        raise InvalidInput(
+            f"The allocations total {allocated}, more than the payment of {amount}.",
+            fields={"allocations": f"Total {allocated} exceeds the amount {amount}."},
+        )
+    key = (idempotency_key or "").strip() or f"{kind.lower()}:{uuid.uuid4().hex}"
+    if len(key) > 100:
+        raise InvalidInput("An idempotency key is at most 100 characters.", fields={"idempotency_key": "Too long."})
+
+    with transaction.atomic():
+        existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount)
+        if existing:
+            return existing
+        balances = list(
+            ObligationBalance.objects.select_for_update()
+            .filter(
+                Q(pk__in=wanted)
+                | Q(lease=lease, driver=driver, category=Category.LEASE, status=ObligationBalance.Status.OPEN)
+            )
+            .order_by("pk")
+        )
+        by_id = {balance.pk: balance for balance in balances}
+        for balance_id, pay in wanted.items():
+            _check_allocation(by_id.get(balance_id), balance_id, pay, driver=driver, lease=lease)
+
+        try:
+            with transaction.atomic():
+                receipt = Receipt.objects.create(
+                    kind=kind,
+                    method=method,
+                    driver=driver,
+                    lease=lease,
+                    period=period_start(received_on),
+                    received_on=received_on,
+                    amount=amount,
+                    unapplied=amount,
+                    idempotency_key=key,
+                    note=note[:255],
+                    created_by_id=_actor_id(actor),
+                )
+        except IntegrityError:
+            # The same key committed by a concurrent retry between our check and insert.
+            existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount)
+            if existing:
+                return existing
+            raise
+
+        pay = dict(wanted)
+        left = amount - allocated
+        open_leases = sorted(
+            (b for b in balances if b.category == Category.LEASE and b.status == ObligationBalance.Status.OPEN),
+            key=lambda b: (b.due_period, b.pk),
+        )
+        for balance in open_leases:
+            if left <= 0:
+                break
+            take = min(balance.outstanding - pay.get(balance.pk, ZERO), left)
+            if take > 0:
+                pay[balance.pk] = pay.get(balance.pk, ZERO) + take
+                left -= take
+
+        closed = _post_credits(receipt, [(by_id[balance_id], paid) for balance_id, paid in pay.items()], actor)
+        receipt.unapplied = left
+        receipt.save(update_fields=["unapplied"])
+        audit(
+            action=f"ledger.{kind.lower()}",
+            actor=actor,
+            obj=receipt,
+            payload={
+                "amount": str(amount),
+                "method": method,
+                "allocations": {str(k): str(v) for k, v in pay.items()},
+                "unapplied": str(left),
+            },
+        )
+        _notify(closed)
+    return receipt
+
+
+def _existing_receipt(key: str, *, kind, driver, lease, amount) -> Receipt | None:
+    existing = Receipt.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        return None
+    if (existing.kind, existing.driver_id, existing.lease_id, existing.amount) != (kind, driver.pk, lease.pk, amount):
+        raise Conflict(
+            "This idempotency key was already used for a different payment.",
+            code=ErrorCode.IDEMPOTENCY_MISMATCH,
+            fields={"idempotency_key": "Already used for another payment."},
+        )
+    return existing
+
+
+def _check_allocation(balance: ObligationBalance | None, balance_id: int, pay: Decimal, *, driver, lease) -> None:
+    if balance is None:
+        raise InvalidInput(f"Balance {balance_id} does not exist.", fields={"allocations": f"No balance {balance_id}."})
+    if balance.driver_id != driver.pk or balance.lease_id != lease.pk:
+        raise InvalidInput(
+            f"Balance {balance_id} belongs to another driver or lease.",
+            fields={"allocations": f"Balance {balance_id} is not this driver's on this lease."},
+        )
+    if balance.category == Category.TAXES:
+        raise InvalidInput(
+            "Taxes are paid from earnings only, not by interim payments.",
+            fields={"allocations": f"Balance {balance_id} is TAXES."},
+        )
+    if balance.status != ObligationBalance.Status.OPEN:
+        raise Conflict(
+            f"Balance {balance_id} is already closed.", fields={"allocations": f"Balance {balance_id} is CLOSED."}
+        )
+    if pay > balance.outstanding:
+        raise InvalidInput(
+            f"Allocation {pay} to balance {balance_id} exceeds its outstanding {balance.outstanding}.",
+            fields={"allocations": f"At most {balance.outstanding} on balance {balance_id}."},
+        )
+
+
+def _post_credits(receipt: Receipt, payments: list[tuple[ObligationBalance, Decimal]], actor):
+    """CREDIT postings from one receipt to locked balances; returns the balances closed."""
+    closed = []
+    postings = []
+    for balance, paid in sorted(payments, key=lambda item: item[0].pk):
+        postings.append(
+            Posting(
+                entry_type=EntryType.CREDIT,
+                category=balance.category,
+                amount=paid,
+                obligation=balance,
+                receipt=receipt,
+                driver_id=balance.driver_id,
+                lease_id=balance.lease_id,
+                vehicle_id=balance.vehicle_id,
+                medallion_id=balance.medallion_id,
+                period=receipt.period,
+                effective_date=receipt.received_on,
+                idempotency_key=f"{receipt.idempotency_key}:b{balance.pk}",
+                description=f"{receipt.get_kind_display()} ({receipt.get_method_display()})",
+                created_by_id=_actor_id(actor),
+            )
+        )
+        balance.outstanding -= paid
+        if balance.outstanding == 0:
+            balance.status = ObligationBalance.Status.CLOSED
+            closed.append((balance.category, balance.source_reference))
+        balance.save(update_fields=["outstanding", "status", "updated_at"])
+    Posting.objects.bulk_create(postings)
+    return closed
+
+
+# --- voids ------------------------------------------------------------------------------------
+
+
+def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
+    """Undo a posting by its reversal; money is conserved either way.
+
+    Voiding a CREDIT reopens its balance and gives the money back to its receipt. Voiding a
+    DEBIT first releases every payment on that obligation back to its receipt, then reverses the
+    charge. Returns the reversal of `posting`.
+    """
+    reason = (reason or "").strip()
+    if len(reason) < VOID_REASON_MIN_LENGTH:
+        raise InvalidInput(
+            f"Give a reason of at least {VOID_REASON_MIN_LENGTH} characters.",
+            fields={"reason": f"At least {VOID_REASON_MIN_LENGTH} characters."},
+        )
+    posting_id = posting.pk if isinstance(posting, Posting) else posting
+    with transaction.atomic():
+        target = Posting.objects.filter(pk=posting_id).first()
+        if target is None:
+            raise NotFound(f"Posting {posting_id} does not exist.")
+        if target.reverses_id:
+            raise Conflict("A reversal cannot itself be voided.", code=ErrorCode.INVALID_TRANSITION)
+        balance = None
+        if target.obligation_id:
+            balance = ObligationBalance.objects.select_for_update().get(pk=target.obligation_id)
+
+        if target.entry_type == EntryType.DEBIT and balance is not None:
+            payments = list(
+                Posting.objects.filter(
+                    obligation=balance,
+                    entry_type=EntryType.CREDIT,
+                    status=Posting.Status.POSTED,
+                    reverses__isnull=True,
+                    receipt__isnull=False,
+                ).order_by("pk")
+            )
+        else:
+            payments = []
+        receipt_ids = sorted({p.receipt_id for p in payments} | ({target.receipt_id} - {None}))
+        receipts = {r.pk: r for r in Receipt.objects.select_for_update().filter(pk__in=receipt_ids).order_by("pk")}
+        locked = {
+            p.pk: p
+            for p in Posting.objects.select_for_update()
+            .filter(pk__in=[target.pk, *(p.pk for p in payments)])
+            .order_by("pk")
+        }
+        target = locked[target.pk]
+        if target.status != Posting.Status.POSTED:
+            raise Conflict(f"Posting {target.pk} is already voided.", code=ErrorCode.ALREADY_VOIDED)
+
+        changed: list[tuple[str, str]] = []
+        for payment in payments:
+            payment = locked[payment.pk]
+            if payment.status == Posting.Status.POSTED:
+                _reverse(payment, balance, receipts.get(payment.receipt_id), reason, actor, changed)
+        reversal = _reverse(target, balance, receipts.get(target.receipt_id), reason, actor, changed)
+        audit(
+            action="ledger.void_posting",
+            actor=actor,
+            obj=target,
+            reason=reason,
+            payload={
+                "reversal": reversal.pk,
+                "released_payments": [p.pk for p in payments],
+                "amount": str(target.amount),
+                "entry_type": target.entry_type,
+            },
+        )
+        _notify(changed)
+    return reversal
+
+
+def _reverse(
+    original: Posting,
+    balance: ObligationBalance | None,
+    receipt: Receipt | None,
+    reason: str,
+    actor,
+    changed: list[tuple[str, str]],
+) -> Posting:
+    """Insert the opposite posting, move the money back, then mark the original VOIDED."""
+    today = timezone.localdate()
+    opposite = EntryType.CREDIT if original.entry_type == EntryType.DEBIT else EntryType.DEBIT
+    reversal = Posting.objects.create(
+        entry_type=opposite,
+        category=original.category,
+        amount=original.amount,
+        obligation_id=original.obligation_id,
+        receipt_id=original.receipt_id,
+        driver_id=original.driver_id,
+        lease_id=original.lease_id,
+        vehicle_id=original.vehicle_id,
+        medallion_id=original.medallion_id,
+        period=period_start(today),
+        effective_date=today,
+        reverses=original,
+        idempotency_key=f"void:{original.pk}",
+        description=f"Reversal of posting {original.pk}",
+        reason=reason,
+        created_by_id=_actor_id(actor),
+    )
+    if balance is not None:
+        was_open = balance.status == ObligationBalance.Status.OPEN
+        balance.outstanding += original.amount if opposite == EntryType.DEBIT else -original.amount
+        balance.status = ObligationBalance.Status.OPEN if balance.outstanding > 0 else ObligationBalance.Status.CLOSED
+        balance.save(update_fields=["outstanding", "status", "updated_at"])
+        if was_open != (balance.status == ObligationBalance.Status.OPEN):
+            changed.append((balance.category, balance.source_reference))
+    if receipt is not None:
+        # A payment's reversal gives its money back to the receipt it came from.
+        receipt.unapplied += original.amount if original.entry_type == EntryType.CREDIT else -original.amount
+        receipt.save(update_fields=["unapplied"])
+    Posting.objects.filter(pk=original.pk).update(status=Posting.Status.VOIDED)
+    original.status = Posting.Status.VOIDED
+    return reversal
