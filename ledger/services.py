@@ -1,8 +1,9 @@
 """The only writer of the ledger (SPEC §3).
 
-Every operation is atomic and locks the rows it changes with SELECT … FOR UPDATE in one fixed
-order — obligation balances (by id), then receipts (by id), then postings (by id) — so
-concurrent payments, earnings and voids serialise instead of deadlocking. Work that touches a
+Every operation is atomic and locks the rows it changes (SELECT … FOR NO KEY UPDATE, which
+does not block the foreign-key checks of other writers) in one fixed order — obligation
+balances (by id), then receipts (by id), then postings (by id) — so concurrent payments,
+earnings and voids serialise instead of deadlocking. Work that touches a
 whole fleet (posting installments, applying earnings) runs in a few set-based statements.
 
 Who depends on balances closing or reopening (installment plans) registers a listener per
@@ -340,7 +341,7 @@ def _apply_prepayments(cursor, balance_ids: list[int], actor_id: int | None) -> 
           AND (r.lease_id, r.driver_id) IN (
               SELECT lease_id, driver_id FROM ledger_obligationbalance WHERE id = ANY(%s))
         ORDER BY r.id
-        FOR UPDATE
+        FOR NO KEY UPDATE
         """,
         [balance_ids],
     )
@@ -423,7 +424,7 @@ def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsR
             JOIN ledger_receipt r ON r.lease_id = b.lease_id AND r.driver_id = b.driver_id
             WHERE r.id = ANY(%s) AND b.status = 'OPEN' AND b.due_period <= r.period
             ORDER BY b.id
-            FOR UPDATE OF b
+            FOR NO KEY UPDATE OF b
             """,
             [receipt_ids],
         )
@@ -566,7 +567,7 @@ def _record_payment(
         if existing:
             return existing
         balances = list(
-            ObligationBalance.objects.select_for_update()
+            ObligationBalance.objects.select_for_update(no_key=True)
             .filter(
                 Q(pk__in=wanted)
                 | Q(lease=lease, driver=driver, category=Category.LEASE, status=ObligationBalance.Status.OPEN)
@@ -725,7 +726,7 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
             raise Conflict("A reversal cannot itself be voided.", code=ErrorCode.INVALID_TRANSITION)
         balance = None
         if target.obligation_id:
-            balance = ObligationBalance.objects.select_for_update().get(pk=target.obligation_id)
+            balance = ObligationBalance.objects.select_for_update(no_key=True).get(pk=target.obligation_id)
 
         if target.entry_type == EntryType.DEBIT and balance is not None:
             payments = list(
@@ -740,10 +741,12 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
         else:
             payments = []
         receipt_ids = sorted({p.receipt_id for p in payments} | ({target.receipt_id} - {None}))
-        receipts = {r.pk: r for r in Receipt.objects.select_for_update().filter(pk__in=receipt_ids).order_by("pk")}
+        receipts = {
+            r.pk: r for r in Receipt.objects.select_for_update(no_key=True).filter(pk__in=receipt_ids).order_by("pk")
+        }
         locked = {
             p.pk: p
-            for p in Posting.objects.select_for_update()
+            for p in Posting.objects.select_for_update(no_key=True)
             .filter(pk__in=[target.pk, *(p.pk for p in payments)])
             .order_by("pk")
         }
