@@ -11,7 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=50, help="violations shown per check")
 
     def handle(self, *args, limit: int, **options):
-        found = violations(limit=limit)
+        found = violations(limit=limit, analyze=True)
         for line in found:
             self.stderr.write(self.style.ERROR(line))
         counts = (
