@@ -13,5 +13,5 @@ class DecimalJSONParser(JSONParser):
         encoding = parser_context.get("encoding", "utf-8")
         try:
             return json.loads(stream.read().decode(encoding), parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: bad input too
             raise ParseError(f"The body is not valid JSON: {exc}") from exc

@@ -168,6 +168,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # assets shipped in a wheel: the docs work offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Many models have a `status`; each choice set gets its own name instead of a hashed one.
+    "ENUM_NAME_OVERRIDES": {
+        "DriverStatusEnum": "leases.models.Driver.Status",
+        "LeaseStatusEnum": "leases.models.Lease.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

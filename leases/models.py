@@ -8,6 +8,10 @@ TLC_LICENSE_RE = r"^[0-9]{7}$"
 VIN_RE = r"^[A-HJ-NPR-Z0-9]{17}$"
 MEDALLION_RE = r"^[0-9][A-Z][0-9]{2}$"
 
+# Exporting a list is its own permission (SPEC §8: Managers export everything), so the admin's
+# export checks `leases.export_<model>` rather than mere viewing.
+FLEET_PERMISSIONS = ("add", "change", "delete", "view", "export")
+
 tlc_license_validator = RegexValidator(
     TLC_LICENSE_RE, "A TLC license number is exactly 7 digits.", code="invalid_tlc_license"
 )
@@ -47,6 +51,7 @@ class Driver(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        default_permissions = FLEET_PERMISSIONS
         constraints = [
             models.CheckConstraint(
                 condition=Q(tlc_license_number__regex=TLC_LICENSE_RE), name="driver_tlc_license_7_digits"
@@ -72,6 +77,7 @@ class Vehicle(models.Model):
 
     class Meta:
         ordering = ["vin"]
+        default_permissions = FLEET_PERMISSIONS
         constraints = [
             models.CheckConstraint(condition=Q(vin__regex=VIN_RE), name="vehicle_vin_format"),
             models.CheckConstraint(condition=Q(year__gte=1990) & Q(year__lte=2100), name="vehicle_year_range"),
@@ -93,6 +99,7 @@ class Medallion(models.Model):
 
     class Meta:
         ordering = ["number"]
+        default_permissions = FLEET_PERMISSIONS
 
     def __str__(self) -> str:
         return self.number
@@ -128,6 +135,7 @@ class Lease(models.Model):
 
     class Meta:
         ordering = ["-start_date", "lease_number"]
+        default_permissions = FLEET_PERMISSIONS
         constraints = [
             models.UniqueConstraint(
                 fields=["medallion"],
