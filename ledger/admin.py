@@ -1,0 +1,383 @@
+"""The ledger in the Django admin: read-only lists and pages, and two screens that write through
+ledger.services like the API does — voiding postings (Controllers) and interim payments (Cashiers).
+
+Nothing here creates, changes or deletes a ledger row itself (SPEC §3).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from batpay.errors import DomainError
+from batpay.money import ZERO
+from batpay.periods import parse_period, period_end
+from ledger import selectors, services
+from ledger.forms import ChooseLeaseForm, InterimPaymentForm, VoidReasonForm
+from ledger.models import EntryType, ObligationBalance, Posting, Receipt
+
+RECENT_PERIODS = 12
+
+DRIVER_AND_LEASE_SEARCH = (
+    "driver__first_name",
+    "driver__last_name",
+    "driver__tlc_license_number",
+    "lease__lease_number",
+)
+
+
+def admin_link(model_name: str, pk: int | None, text: str | None = None) -> str:
+    if pk is None:
+        return "—"
+    url = reverse(f"admin:ledger_{model_name}_change", args=[pk])
+    return format_html('<a href="{}">{}</a>', url, text or f"#{pk}")
+
+
+def period_filter(field: str, title: str) -> type[admin.SimpleListFilter]:
+    """A list filter offering the most recent payment periods (named by their Sunday)."""
+
+    class PeriodListFilter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request, model_admin):
+            periods = (
+                model_admin.model._default_manager.values_list(field, flat=True)
+                .distinct()
+                .order_by(f"-{field}")[:RECENT_PERIODS]
+            )
+            return [(p.isoformat(), f"{p:%Y-%m-%d} – {period_end(p):%m-%d}") for p in periods]
+
+        def queryset(self, request, queryset):
+            if not self.value():
+                return queryset
+            try:
+                period = parse_period(self.value())
+            except ValueError as exc:
+                # The admin answers with its "incorrect lookup" notice (?e=1) instead of a 500.
+                raise IncorrectLookupParameters(exc) from exc
+            return queryset.filter(**{field: period})
+
+    PeriodListFilter.title = title
+    return PeriodListFilter
+
+
+def can_record_interim_payment(request: HttpRequest) -> bool:
+    return request.user.has_perm("ledger.record_interim_payment")
+
+
+class ReadOnly:
+    """Ledger rows are written by ledger.services only: the admin may look, never touch."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyLedgerAdmin(ReadOnly, admin.ModelAdmin):
+    list_per_page = 50
+    # Counting the whole unfiltered ledger on every page view is slow once it is large.
+    show_full_result_count = False
+
+
+class PostingLinks:
+    """Links from a posting to itself, its balance, its receipt and the posting it reverses."""
+
+    @admin.display(description="posting")
+    def posting_link(self, obj: Posting) -> str:
+        return admin_link("posting", obj.pk)
+
+    @admin.display(description="balance")
+    def balance_link(self, obj: Posting) -> str:
+        return admin_link("obligationbalance", obj.obligation_id, str(obj.obligation) if obj.obligation_id else None)
+
+    @admin.display(description="receipt")
+    def receipt_link(self, obj: Posting) -> str:
+        return admin_link("receipt", obj.receipt_id, str(obj.receipt) if obj.receipt_id else None)
+
+    @admin.display(description="reverses")
+    def reverses_link(self, obj: Posting) -> str:
+        return admin_link("posting", obj.reverses_id)
+
+
+class PostingInline(ReadOnly, PostingLinks, admin.TabularInline):
+    model = Posting
+    fields = (
+        "posting_link",
+        "entry_type",
+        "category",
+        "amount",
+        "status",
+        "balance_link",
+        "receipt_link",
+        "reverses_link",
+        "effective_date",
+        "reason",
+    )
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = "postings"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("obligation", "receipt").order_by("id")
+
+
+@admin.register(Posting)
+class PostingAdmin(PostingLinks, ReadOnlyLedgerAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "entry_type",
+        "category",
+        "amount",
+        "status",
+        "driver",
+        "lease",
+        "period",
+        "effective_date",
+        "balance_link",
+        "receipt_link",
+        "reversal_links",
+    )
+    list_filter = ("category", "status", "entry_type", period_filter("period", "period"))
+    search_fields = (
+        *DRIVER_AND_LEASE_SEARCH,
+        "obligation__source_reference",
+        "idempotency_key",
+        "receipt__idempotency_key",
+    )
+    search_help_text = "Driver name or TLC license, lease number, source reference or idempotency key."
+    date_hierarchy = "created_at"
+    list_select_related = ("driver", "lease", "obligation", "receipt")
+    readonly_fields = ("balance_link", "receipt_link", "reverses_link", "reversal_link")
+    fieldsets = (
+        (None, {"fields": ("entry_type", "category", "amount", "status", "description")}),
+        ("Links", {"fields": ("balance_link", "receipt_link", "reverses_link", "reversal_link")}),
+        ("Who and when", {"fields": ("driver", "lease", "vehicle", "medallion", "period", "effective_date")}),
+        ("Audit", {"fields": ("idempotency_key", "reason", "created_by", "created_at")}),
+    )
+    actions = ("void_selected",)
+
+    def get_queryset(self, request):
+        return selectors.postings_with_reversal().order_by(*(self.get_ordering(request) or ["-id"]))
+
+    @admin.display(description="voided by")
+    def reversal_link(self, obj: Posting) -> str:
+        return admin_link("posting", obj.reversal_id)
+
+    @admin.display(description="reversal")
+    def reversal_links(self, obj: Posting) -> str:
+        if obj.reverses_id:
+            return format_html("reverses {}", admin_link("posting", obj.reverses_id))
+        if obj.reversal_id:
+            return format_html("voided by {}", admin_link("posting", obj.reversal_id))
+        return "—"
+
+    def has_void_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("ledger.void_posting")
+
+    @admin.action(description="Void selected postings", permissions=["void"])
+    def void_selected(self, request: HttpRequest, queryset: QuerySet[Posting]):
+        """Ask for the reason on a confirmation page, then void each posting through the service."""
+        if not self.has_void_permission(request):
+            raise PermissionDenied
+        form = VoidReasonForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._void(request, queryset, form.cleaned_data["reason"])
+            return None
+        postings = list(queryset.select_related("driver", "lease", "obligation", "receipt").order_by("id"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Void postings",
+            "opts": self.opts,
+            "postings": postings,
+            "debits": sum(1 for p in postings if p.entry_type == EntryType.DEBIT),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/ledger/posting/void_confirmation.html", context)
+
+    def _void(self, request: HttpRequest, queryset: QuerySet[Posting], reason: str) -> None:
+        # Credits before debits: voiding a charge releases the payments on it, so a payment
+        # selected together with its charge is voided on its own first instead of failing.
+        selected = sorted(
+            queryset.values_list("id", "entry_type"), key=lambda row: (row[1] != EntryType.CREDIT, row[0])
+        )
+        done = []
+        for posting_id, _ in selected:
+            try:
+                reversal = services.void_posting(posting=posting_id, reason=reason, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"Posting #{posting_id} was not voided: {exc.message}", messages.ERROR)
+            else:
+                done.append((admin_link("posting", posting_id), admin_link("posting", reversal.pk)))
+        if done:
+            self.message_user(
+                request,
+                format_html(
+                    "Voided {} posting(s): {}.",
+                    len(done),
+                    format_html_join(", ", "{} (reversal {})", done),
+                ),
+                messages.SUCCESS,
+            )
+
+
+@admin.register(ObligationBalance)
+class ObligationBalanceAdmin(ReadOnlyLedgerAdmin):
+    list_display = (
+        "id",
+        "category",
+        "source_reference",
+        "driver",
+        "lease",
+        "due_period",
+        "original_amount",
+        "outstanding",
+        "status",
+        "postings_link",
+    )
+    list_filter = ("category", "status", period_filter("due_period", "due period"))
+    search_fields = (*DRIVER_AND_LEASE_SEARCH, "source_reference")
+    search_help_text = "Driver name or TLC license, lease number or source reference."
+    date_hierarchy = "due_period"
+    list_select_related = ("driver", "lease")
+    readonly_fields = ("paid", "postings_link")
+    fieldsets = (
+        (None, {"fields": ("category", "source_reference", "description", "status", "due_period")}),
+        ("Amounts", {"fields": ("original_amount", "paid", "outstanding")}),
+        ("Who", {"fields": ("driver", "lease", "vehicle", "medallion")}),
+        ("When", {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (PostingInline,)
+
+    def get_queryset(self, request):
+        return selectors.balances().order_by(*(self.get_ordering(request) or ["priority", "due_period", "id"]))
+
+    @admin.display(description="postings")
+    def postings_link(self, obj: ObligationBalance) -> str:
+        url = reverse("admin:ledger_posting_changelist") + f"?obligation__id__exact={obj.pk}"
+        return format_html('<a href="{}">postings</a>', url)
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyLedgerAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "method",
+        "driver",
+        "lease",
+        "period",
+        "received_on",
+        "amount",
+        "unapplied",
+        "created_by",
+        "created_at",
+        "postings_link",
+    )
+    list_filter = ("kind", "method", period_filter("period", "period"))
+    search_fields = (*DRIVER_AND_LEASE_SEARCH, "idempotency_key", "note")
+    search_help_text = "Driver name or TLC license, lease number, idempotency key or note."
+    date_hierarchy = "received_on"
+    list_select_related = ("driver", "lease", "created_by")
+    readonly_fields = ("postings_link",)
+    fieldsets = (
+        (None, {"fields": ("kind", "method", "amount", "unapplied", "period", "received_on", "note")}),
+        ("Who", {"fields": ("driver", "lease")}),
+        ("Audit", {"fields": ("idempotency_key", "created_by", "created_at", "postings_link")}),
+    )
+    inlines = (PostingInline,)
+
+    def get_queryset(self, request):
+        return selectors.receipts().order_by(*(self.get_ordering(request) or ["-id"]))
+
+    @admin.display(description="postings")
+    def postings_link(self, obj: Receipt) -> str:
+        url = reverse("admin:ledger_posting_changelist") + f"?receipt__id__exact={obj.pk}"
+        return format_html('<a href="{}">postings</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "interim-payment/",
+                self.admin_site.admin_view(self.interim_payment_view),
+                name="ledger_receipt_interim_payment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_record_interim_payment": can_record_interim_payment(request)}
+        return super().changelist_view(request, extra_context)
+
+    def interim_payment_view(self, request: HttpRequest):
+        """The cashier's window: choose driver and lease, then pay their open balances."""
+        if not can_record_interim_payment(request):
+            raise PermissionDenied
+        choose = ChooseLeaseForm(request.GET if {"driver", "lease"} & set(request.GET) else None)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Record an interim payment",
+            "opts": self.opts,
+            "choose_form": choose,
+        }
+        template = "admin/ledger/receipt/interim_payment.html"
+        if not choose.is_bound or not choose.is_valid():
+            return TemplateResponse(request, template, context)
+
+        driver, lease = choose.cleaned_data["driver"], choose.cleaned_data["lease"]
+        balances = list(selectors.open_balances(driver_id=driver.pk, lease_id=lease.pk))
+        form = InterimPaymentForm(request.POST if request.method == "POST" else None, balances=balances)
+        if form.is_bound and form.is_valid():
+            try:
+                receipt = services.apply_interim_payment(
+                    driver=driver,
+                    lease=lease,
+                    amount=form.cleaned_data["amount"],
+                    method=form.cleaned_data["payment_method"],
+                    allocations=form.allocations(),
+                    actor=request.user,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    received_on=form.cleaned_data["received_on"],
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                credit = selectors.prepayment_credit(driver_id=driver.pk, lease_id=lease.pk)
+                self.message_user(
+                    request,
+                    format_html(
+                        "Recorded receipt {} of {} from {} on lease {}. Applied {}; the lease's prepayment "
+                        "credit is now {}.",
+                        admin_link("receipt", receipt.pk),
+                        receipt.amount,
+                        driver.full_name,
+                        lease.lease_number,
+                        receipt.amount - receipt.unapplied,
+                        credit,
+                    ),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:ledger_receipt_change", args=[receipt.pk]))
+        context.update(
+            driver=driver,
+            lease=lease,
+            form=form,
+            outstanding=sum((b.outstanding for b in balances), ZERO),
+            prepayment_credit=selectors.prepayment_credit(driver_id=driver.pk, lease_id=lease.pk),
+        )
+        return TemplateResponse(request, template, context)

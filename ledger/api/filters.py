@@ -1,0 +1,116 @@
+"""Query filters of the ledger lists (SPEC §1, §7).
+
+Every filter validates its value: a bad id, date, period, choice or ordering is a 400 naming
+the parameter, never an empty page that hides the typo and never a database error.
+"""
+
+from django import forms
+from django_filters import rest_framework as filters
+from django_filters.constants import EMPTY_VALUES
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from batpay.periods import parse_period
+from ledger.models import Category, EntryType, ObligationBalance, Posting, Receipt
+
+# Ids are bigint: a larger number is a 400 here rather than an overflow in the database.
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.Filter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class PeriodField(forms.DateField):
+    """A payment period, named by its Sunday (`2025-09-28`)."""
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        if day is None:
+            return None
+        try:
+            return parse_period(day)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="not_a_period") from exc
+
+
+@extend_schema_field(OpenApiTypes.DATE)
+class PeriodFilter(filters.DateFilter):
+    field_class = PeriodField
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """`ordering=` restricted to an allow-list; ties are broken by id (newest first) so that
+    page boundaries are stable."""
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value]
+        if not any(field.lstrip("-") == "id" for field in ordering):
+            ordering.append("-id")
+        return qs.order_by(*ordering)
+
+
+class _FleetFilters(filters.FilterSet):
+    driver_id = IdFilter(field_name="driver_id")
+    lease_id = IdFilter(field_name="lease_id")
+    created_from = filters.DateFilter(field_name="created_at__date", lookup_expr="gte")
+    created_to = filters.DateFilter(field_name="created_at__date", lookup_expr="lte")
+
+
+class PostingFilter(_FleetFilters):
+    category = filters.MultipleChoiceFilter(choices=Category.choices)
+    entry_type = filters.ChoiceFilter(choices=EntryType.choices)
+    status = filters.ChoiceFilter(choices=Posting.Status.choices)
+    vehicle_id = IdFilter(field_name="vehicle_id")
+    medallion_id = IdFilter(field_name="medallion_id")
+    balance_id = IdFilter(field_name="obligation_id")
+    receipt_id = IdFilter(field_name="receipt_id")
+    period = PeriodFilter(field_name="period")
+    effective_from = filters.DateFilter(field_name="effective_date", lookup_expr="gte")
+    effective_to = filters.DateFilter(field_name="effective_date", lookup_expr="lte")
+    ordering = StableOrderingFilter(
+        fields=("id", "created_at", "effective_date", "period", "amount", "category", "entry_type", "status")
+    )
+
+    class Meta:
+        model = Posting
+        fields: list[str] = []
+
+
+class BalanceFilter(_FleetFilters):
+    category = filters.MultipleChoiceFilter(choices=Category.choices)
+    status = filters.ChoiceFilter(choices=ObligationBalance.Status.choices)
+    vehicle_id = IdFilter(field_name="vehicle_id")
+    medallion_id = IdFilter(field_name="medallion_id")
+    source_reference = filters.CharFilter(field_name="source_reference")
+    period = PeriodFilter(field_name="due_period", label="Due period (its Sunday)")
+    due_from = filters.DateFilter(field_name="due_period", lookup_expr="gte")
+    due_to = filters.DateFilter(field_name="due_period", lookup_expr="lte")
+    ordering = StableOrderingFilter(
+        fields=("id", "created_at", "due_period", "priority", "original_amount", "outstanding", "status")
+    )
+
+    class Meta:
+        model = ObligationBalance
+        fields: list[str] = []
+
+
+class ReceiptFilter(_FleetFilters):
+    kind = filters.ChoiceFilter(choices=Receipt.Kind.choices)
+    payment_method = filters.ChoiceFilter(field_name="method", choices=Receipt.Method.choices)
+    period = PeriodFilter(field_name="period")
+    received_from = filters.DateFilter(field_name="received_on", lookup_expr="gte")
+    received_to = filters.DateFilter(field_name="received_on", lookup_expr="lte")
+    ordering = StableOrderingFilter(fields=("id", "created_at", "received_on", "period", "amount", "unapplied"))
+
+    class Meta:
+        model = Receipt
+        fields: list[str] = []

@@ -1,0 +1,166 @@
+"""The ledger API (SPEC §7). Views clean the input and call ledger.services (writes) or
+ledger.selectors (reads); a DomainError from a service reaches the project's exception handler,
+which answers in the one error shape."""
+
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from batpay.errors import NotFound
+from batpay.money import ZERO
+from leases.models import Driver
+from ledger import selectors, services
+from ledger.api.filters import BalanceFilter, PostingFilter, ReceiptFilter
+from ledger.api.serializers import (
+    AsOfQuerySerializer,
+    DriverPositionSerializer,
+    InterimPaymentResultSerializer,
+    InterimPaymentSerializer,
+    LedgerErrorSerializer,
+    ObligationBalanceSerializer,
+    PostingSerializer,
+    PostingVoidSerializer,
+    ReceiptDetailSerializer,
+    ReceiptSerializer,
+)
+
+ERRORS = {400: LedgerErrorSerializer, 401: LedgerErrorSerializer, 403: LedgerErrorSerializer}
+READ_ERRORS = {**ERRORS, 404: LedgerErrorSerializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Ledger postings", responses={200: PostingSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(summary="One posting", responses={200: PostingSerializer, **READ_ERRORS}),
+)
+class PostingViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PostingSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PostingFilter
+
+    def get_queryset(self):
+        return selectors.postings_with_reversal()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Obligation balances", responses={200: ObligationBalanceSerializer(many=True), **ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="One obligation balance", responses={200: ObligationBalanceSerializer, **READ_ERRORS}
+    ),
+)
+class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ObligationBalanceSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = BalanceFilter
+
+    def get_queryset(self):
+        return selectors.balances()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Receipts", responses={200: ReceiptSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(
+        summary="One receipt with its postings", responses={200: ReceiptDetailSerializer, **READ_ERRORS}
+    ),
+)
+class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReceiptFilter
+
+    def get_queryset(self):
+        return selectors.receipts_with_postings() if self.action == "retrieve" else selectors.receipts()
+
+    def get_serializer_class(self):
+        return ReceiptDetailSerializer if self.action == "retrieve" else ReceiptSerializer
+
+
+class PostingVoidView(APIView):
+    action_permissions = {"POST": ["ledger.void_posting"]}
+
+    @extend_schema(
+        summary="Void a posting",
+        description="Reverses the posting (a CREDIT reopens its balance and returns the money to its receipt; "
+        "a DEBIT first releases the payments on its obligation). Returns the reversal. Controllers only.",
+        request=PostingVoidSerializer,
+        responses={200: PostingSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+    )
+    def post(self, request, pk: int):
+        serializer = PostingVoidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reversal = services.void_posting(posting=pk, reason=serializer.validated_data["reason"], actor=request.user)
+        return Response(PostingSerializer(selectors.postings_with_reversal().get(pk=reversal.pk)).data)
+
+
+class InterimPaymentView(APIView):
+    action_permissions = {"POST": ["ledger.record_interim_payment"]}
+
+    @extend_schema(
+        summary="Record an interim payment",
+        description="The allocations are paid first; the rest of the amount pays the lease's open LEASE balances "
+        "oldest first, and what is left stays as the lease's prepayment credit. Retrying with the same "
+        "Idempotency-Key returns the same receipt and writes nothing. Cashiers only.",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Caller-chosen key (at most 100 characters) that makes a retry a no-op.",
+            )
+        ],
+        request=InterimPaymentSerializer,
+        responses={201: InterimPaymentResultSerializer, **ERRORS, 409: LedgerErrorSerializer},
+    )
+    def post(self, request):
+        serializer = InterimPaymentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        receipt = services.apply_interim_payment(
+            driver=data["driver"],
+            lease=data["lease"],
+            amount=data["amount"],
+            method=data["payment_method"],
+            allocations=[services.Allocation(a["balance_id"], a["amount"]) for a in data.get("allocations", [])],
+            actor=request.user,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            received_on=data.get("received_on"),
+            note=data.get("note", ""),
+        )
+        result = {
+            "receipt": selectors.receipts().get(pk=receipt.pk),
+            "postings": selectors.postings_with_reversal().filter(receipt_id=receipt.pk).order_by("id"),
+            "prepayment_credit": selectors.prepayment_credit(driver_id=receipt.driver_id, lease_id=receipt.lease_id),
+        }
+        return Response(InterimPaymentResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class DriverBalancesView(APIView):
+    action_permissions = {"GET": ["ledger.view_obligationbalance"]}
+
+    @extend_schema(
+        summary="A driver's balances as of a date",
+        description="Computed from the postings effective on or before the end of `as_of`, so a past date "
+        "reads the same after later payments and voids. Grouped per lease and category, in payment priority.",
+        parameters=[AsOfQuerySerializer],
+        responses={200: DriverPositionSerializer, **READ_ERRORS},
+    )
+    def get(self, request, driver_id: int):
+        query = AsOfQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        as_of = query.validated_data.get("as_of") or timezone.localdate()
+        driver = Driver.objects.filter(pk=driver_id).first()
+        if driver is None:
+            raise NotFound(f"No driver with id {driver_id}.")
+        leases = selectors.driver_position_as_of(driver_id=driver.pk, as_of=as_of)
+        position = {
+            "driver_id": driver.pk,
+            "driver_name": driver.full_name,
+            "as_of": as_of,
+            "outstanding": sum((lease.outstanding for lease in leases), ZERO),
+            "leases": leases,
+        }
+        return Response(DriverPositionSerializer(position).data)

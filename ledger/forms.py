@@ -1,0 +1,103 @@
+"""Forms of the ledger admin screens. They only clean what is typed; the rules are the services'."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django import forms
+from django.db.models import Q
+
+from leases.models import Driver, Lease
+from ledger.models import ObligationBalance, Receipt
+from ledger.services import VOID_REASON_MIN_LENGTH, Allocation
+
+
+class VoidReasonForm(forms.Form):
+    # The length is the service's rule; asking for it here lets the page keep the selection
+    # and say what is wrong instead of failing every posting one by one.
+    reason = forms.CharField(
+        min_length=VOID_REASON_MIN_LENGTH,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text=f"Why these postings are wrong (at least {VOID_REASON_MIN_LENGTH} characters). "
+        "It is recorded on every reversal.",
+    )
+
+
+class DriverChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Driver) -> str:
+        return f"{obj.last_name}, {obj.first_name} ({obj.tlc_license_number})"
+
+
+class LeaseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Lease) -> str:
+        return f"{obj.lease_number} · {obj.primary_driver.full_name} · {obj.get_status_display()}"
+
+
+class ChooseLeaseForm(forms.Form):
+    """Step 1 of the cashier's screen: whose payment, for which lease."""
+
+    driver = DriverChoiceField(queryset=Driver.objects.order_by("last_name", "first_name", "id"))
+    lease = LeaseChoiceField(queryset=Lease.objects.select_related("primary_driver").order_by("lease_number"))
+
+    def clean(self):
+        cleaned = super().clean()
+        driver, lease = cleaned.get("driver"), cleaned.get("lease")
+        if driver and lease:
+            drives_it = Lease.objects.filter(pk=lease.pk).filter(
+                Q(primary_driver=driver) | Q(additional_drivers=driver)
+            )
+            if not drives_it.exists():
+                self.add_error("lease", f"{driver.full_name} is not a driver of lease {lease.lease_number}.")
+        return cleaned
+
+
+# At most 18 digits: every such id fits a bigint, so a forged name cannot overflow the lookup.
+_ALLOCATION_FIELD = re.compile(r"^alloc_([1-9][0-9]{0,17})$")
+
+
+class InterimPaymentForm(forms.Form):
+    """Step 2: the payment, and what of it goes to which open balance (`alloc_<balance id>`)."""
+
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, label="Payment amount")
+    payment_method = forms.ChoiceField(choices=Receipt.Method.choices)
+    received_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Leave empty for today."
+    )
+    note = forms.CharField(max_length=255, required=False)
+    # Generated when the page is shown: a double-clicked or re-sent form records one payment.
+    idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+
+    def __init__(self, *args, balances: list[ObligationBalance], **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("idempotency_key", f"admin:{uuid.uuid4().hex}")
+        super().__init__(*args, **kwargs)
+        self.balances = {balance.pk: balance for balance in balances}
+        # A balance that closed after the page was shown is still a field, so an amount typed
+        # for it reaches the service and is refused there, not silently dropped.
+        posted = {int(m.group(1)) for m in map(_ALLOCATION_FIELD.match, self.data) if m}
+        for balance_id in [*self.balances, *sorted(posted - set(self.balances))]:
+            self.fields[f"alloc_{balance_id}"] = forms.DecimalField(
+                max_digits=12,
+                decimal_places=2,
+                required=False,
+                label=f"Pay on balance {balance_id}",
+                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "class": "vTextField"}),
+            )
+
+    def _allocation_fields(self) -> list[tuple[int, str]]:
+        return [(int(name.removeprefix("alloc_")), name) for name in self.fields if name.startswith("alloc_")]
+
+    def rows(self) -> list[tuple[ObligationBalance | None, int, forms.BoundField]]:
+        """(balance, or None when no longer open; balance id; its amount input), in priority order."""
+        return [
+            (self.balances.get(balance_id), balance_id, self[name]) for balance_id, name in self._allocation_fields()
+        ]
+
+    def allocations(self) -> list[Allocation]:
+        """What the cashier typed against each balance; empty inputs allocate nothing."""
+        return [
+            Allocation(balance_id=balance_id, amount=self.cleaned_data[name])
+            for balance_id, name in self._allocation_fields()
+            if self.cleaned_data.get(name) is not None
+        ]
