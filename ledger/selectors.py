@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Sum
 
 from batpay.money import ZERO
 from ledger.models import PRIORITY, Category, ObligationBalance, Posting, Receipt
@@ -112,8 +112,6 @@ def open_balances(*, driver_id: int, lease_id: int) -> QuerySet[ObligationBalanc
 
 def prepayment_credit(*, driver_id: int, lease_id: int) -> Decimal:
     """Money received for the lease that waits for its next LEASE charges."""
-    from django.db.models import Sum
-
     total = Receipt.objects.filter(
         driver_id=driver_id,
         lease_id=lease_id,

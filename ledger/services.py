@@ -547,6 +547,10 @@ def _record_payment(
             balance_id = int(allocation.balance_id)
         except (TypeError, ValueError):
             raise InvalidInput(f"Allocation {number} has no balance id.", fields={"allocations": "Balance id missing."})
+        if not 0 < balance_id < 2**63:
+            raise InvalidInput(
+                f"Balance {balance_id} does not exist.", fields={"allocations": f"No balance {balance_id}."}
+            )
         if balance_id in wanted:
             raise InvalidInput(
                 f"Balance {balance_id} is allocated twice.", fields={"allocations": "One allocation per balance."}
@@ -558,12 +562,14 @@ def _record_payment(
             f"The allocations total {allocated}, more than the payment of {amount}.",
             fields={"allocations": f"Total {allocated} exceeds the amount {amount}."},
         )
+    if len(note) > 255:
+        raise InvalidInput("A note is at most 255 characters.", fields={"note": "At most 255 characters."})
     key = (idempotency_key or "").strip() or f"{kind.lower()}:{uuid.uuid4().hex}"
     if len(key) > 100:
         raise InvalidInput("An idempotency key is at most 100 characters.", fields={"idempotency_key": "Too long."})
 
     with transaction.atomic():
-        existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount)
+        existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount, method=method)
         if existing:
             return existing
         balances = list(
@@ -590,12 +596,12 @@ def _record_payment(
                     amount=amount,
                     unapplied=amount,
                     idempotency_key=key,
-                    note=note[:255],
+                    note=note,
                     created_by_id=_actor_id(actor),
                 )
         except IntegrityError:
             # The same key committed by a concurrent retry between our check and insert.
-            existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount)
+            existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount, method=method)
             if existing:
                 return existing
             raise
@@ -632,11 +638,12 @@ def _record_payment(
     return receipt
 
 
-def _existing_receipt(key: str, *, kind, driver, lease, amount) -> Receipt | None:
+def _existing_receipt(key: str, *, kind, driver, lease, amount, method) -> Receipt | None:
     existing = Receipt.objects.filter(idempotency_key=key).first()
     if existing is None:
         return None
-    if (existing.kind, existing.driver_id, existing.lease_id, existing.amount) != (kind, driver.pk, lease.pk, amount):
+    sent = (kind, driver.pk, lease.pk, amount, method)
+    if (existing.kind, existing.driver_id, existing.lease_id, existing.amount, existing.method) != sent:
         raise Conflict(
             "This idempotency key was already used for a different payment.",
             code=ErrorCode.IDEMPOTENCY_MISMATCH,
@@ -670,10 +677,16 @@ def _check_allocation(balance: ObligationBalance | None, balance_id: int, pay: D
 
 
 def _post_credits(receipt: Receipt, payments: list[tuple[ObligationBalance, Decimal]], actor):
-    """CREDIT postings from one receipt to locked balances; returns the balances closed."""
+    """CREDIT postings from one receipt to locked balances; returns the balances closed.
+
+    A payment counts from the day it is booked (never earlier, so a backdated receipt does not
+    rewrite balances already reported) and never before the charge it pays is due.
+    """
     closed = []
     postings = []
+    today = timezone.localdate()
     for balance, paid in sorted(payments, key=lambda item: item[0].pk):
+        effective = max(today, balance.due_period)
         postings.append(
             Posting(
                 entry_type=EntryType.CREDIT,
@@ -685,8 +698,8 @@ def _post_credits(receipt: Receipt, payments: list[tuple[ObligationBalance, Deci
                 lease_id=balance.lease_id,
                 vehicle_id=balance.vehicle_id,
                 medallion_id=balance.medallion_id,
-                period=receipt.period,
-                effective_date=receipt.received_on,
+                period=period_start(effective),
+                effective_date=effective,
                 idempotency_key=f"{receipt.idempotency_key}:b{balance.pk}",
                 description=f"{receipt.get_kind_display()} ({receipt.get_method_display()})",
                 created_by_id=_actor_id(actor),

@@ -418,3 +418,29 @@ def test_check_ledger_command_reports_violations(fleet, capsys):
             call_command("check_ledger")
         assert "outstanding 90.00, postings say 100.00" in capsys.readouterr().err
         transaction.set_rollback(True)
+
+
+def test_a_backdated_payment_does_not_rewrite_reported_balances(fleet):
+    lease = fleet.lease()
+    future = dt.date.today() + dt.timedelta(days=21)
+    due_later = charge(
+        lease, Category.LEASE, "100.00", "LEASE-LATER", period=future - dt.timedelta(days=(future.weekday() + 1) % 7)
+    )
+    earlier = charge(lease, Category.REPAIRS, "100.00", "RPR-1", period=P1)
+    last_week = dt.date.today() - dt.timedelta(days=7)
+    services.apply_interim_payment(
+        driver=lease.primary_driver,
+        lease=lease,
+        amount=D("150.00"),
+        method="CASH",
+        received_on=last_week,
+        allocations=[services.Allocation(earlier.pk, D("50.00"))],
+    )
+    before = {r.source_reference: r.outstanding for r in balances_as_of(as_of=last_week, lease_id=lease.pk)}
+    assert before == {"RPR-1": D("100.00")}, "the payment is booked today, not on the backdated day"
+    between = dt.date.today() + dt.timedelta(days=1)
+    assert all(r.outstanding >= 0 for r in balances_as_of(as_of=between, lease_id=lease.pk, include_closed=True))
+    due_later.refresh_from_db()
+    assert due_later.outstanding == D("0.00")
+    credit = due_later.postings.get(entry_type="CREDIT")
+    assert credit.effective_date == due_later.due_period, "never counted before the charge is due"
