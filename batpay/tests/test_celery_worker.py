@@ -68,7 +68,10 @@ def _round_trip(broker: str, backend: str, env: dict, transport_options: dict | 
             _stop(worker)
 
 
-def test_worker_runs_a_task_through_the_filesystem_broker(tmp_path):
+def test_worker_runs_a_task_through_the_filesystem_broker(tmp_path, monkeypatch):
+    # Celery's broker_url prefers the environment variable to the argument: clear it for our client.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
     broker_dir = tmp_path / "broker"
     results = tmp_path / "results"
     for folder in (broker_dir / "queue", broker_dir / "processed", broker_dir / "control", results):
