@@ -41,7 +41,7 @@ class Report:
         self.figures[label] = seconds
 
     def line(self, label: str, value: str) -> None:
-        self.write(f"  {label:<58} {value}")
+        self.write(f"  {label:<66} {value}")
 
     def rate(self, label: str, rows: int, seconds: float) -> float:
         per_second = rows / seconds if seconds else float("inf")
