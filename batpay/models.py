@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -34,3 +35,34 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class Case(models.Model):
+    """A guided entry (SPEC §4): a client fills a flow's steps one by one; the last creates the record.
+
+    The flows and their steps are registered in code (`batpay.cases`); a case keeps where it is,
+    what was submitted at each step, and what it created.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        COMPLETED = "COMPLETED", "Completed"
+
+    case_no = models.CharField("case number", max_length=24, unique=True)
+    flow = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    current_step = models.CharField(max_length=64, blank=True)
+    submitted = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.case_no

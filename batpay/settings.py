@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # PostgreSQL only: its index operator classes (repairs' invoice-number prefix index)
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -172,6 +173,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DriverStatusEnum": "leases.models.Driver.Status",
         "LeaseStatusEnum": "leases.models.Lease.Status",
+        "PlanStatusEnum": "batpay.plans.lifecycle.PlanStatus",
+        "InstallmentStatusEnum": "batpay.plans.lifecycle.InstallmentStatus",
+        "RequestedPlanStatusEnum": "batpay.plans.lifecycle.RequestedStatus",
     },
 }
 

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from batpay.case_api import CaseView
 from batpay.metrics import metrics_view
 from batpay.views import ObtainTokenView
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/ledger/", include("ledger.api.urls")),
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
+    re_path(r"^api/cases/(?P<case_no>[A-Z]+-[0-9]{4}-[0-9]+)/?$", CaseView.as_view(), name="case"),
     path("metrics", metrics_view, name="metrics"),
 ]
 

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from batpay.plans.api import OptionalSlashRouter
+from repairs.api.views import RepairInstallmentViewSet, RepairViewSet
 
-urlpatterns: list = []
+# The installment routes come first so `repairs/installments/…` is never read as a repair id
+# (repair ids are also constrained to RPR-YYYY-N… by the view's lookup pattern).
+router = OptionalSlashRouter()
+router.register("repairs/installments", RepairInstallmentViewSet, basename="repair-installment")
+router.register("repairs", RepairViewSet, basename="repair")
+
+urlpatterns = router.urls
