@@ -1,9 +1,7 @@
 """Repairs benchmark (issue 4): the list endpoint over 100,000 invoices and a 10,000-row xlsx export.
 
-Run it on a database of its own, never on real data — it writes a synthetic fleet and invoices:
-
-    BATPAY_DB_NAME=bench_repairs python manage.py migrate
-    BATPAY_DB_NAME=bench_repairs python manage.py shell -c "from repairs.bench import run; run()"
+`manage.py bench repairs` runs it on a scratch database of its own (it writes a synthetic fleet
+and invoices).
 
 Invoices are bulk-inserted (entering 100,000 through the service, one durable transaction each,
 would measure the entry path, not the list); their due installments are then posted through the
@@ -23,6 +21,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from batpay.bench import Report, benchmark
 from batpay.periods import WEEK, period_end
 from batpay.plans.lifecycle import PlanStatus
 from batpay.plans.matrix import split_amount, weekly_installment
@@ -194,3 +193,26 @@ def _export_window(rows: int) -> tuple[str, str]:
     """An invoice-date range holding about `rows` invoices."""
     dates = RepairInvoice.objects.order_by("invoice_date").values_list("invoice_date", flat=True)
     return dates[0].isoformat(), dates[rows - 1].isoformat()
+
+
+@benchmark("repairs")
+def repairs_benchmark(report: Report) -> None:
+    figures = run(invoices=report.n(100_000), export_rows=report.n(10_000))
+    report.line("seed invoices and schedules (bulk inserts)", f"{figures['seed_seconds']} s")
+    posting = figures["posting"]
+    report.line(
+        "weekly job: post every due repair installment",
+        f"{posting['installments']:,} in {posting['seconds']} s = {posting['per_second']:,}/s",
+    )
+    for name, row in figures["list"].items():
+        report.line(
+            f"GET /api/repairs/ page_size=50, {name}",
+            f"p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, {row['queries']} queries",
+        )
+    overall = figures["list_all"]
+    report.budget(
+        "budget: list p95 < 50 ms", overall["p95_ms"] < 50, f"p50 {overall['p50_ms']} ms, p95 {overall['p95_ms']} ms"
+    )
+    export = figures["export_xlsx"]
+    report.line("xlsx export", f"{export['rows']:,} rows in {export['seconds']} s ({export['bytes']:,} bytes)")
+    report.budget("budget: xlsx export of 10,000 rows < 10 s", export["seconds"] < 10, f"{export['seconds']} s")

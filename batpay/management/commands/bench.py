@@ -40,17 +40,18 @@ class Command(BaseCommand):
         if not 0 < scale <= 1:
             raise CommandError("--scale is a fraction in (0, 1].")
         original = connection.settings_dict["NAME"]
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
-        self.stdout.write(f"Creating scratch database {original}_bench …")
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-        try:
-            for name in chosen:
+        for name in chosen:
+            # Each benchmark gets a fresh scratch database of its own.
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
+            self.stdout.write(f"Creating scratch database {original}_bench …")
+            connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+            try:
                 self.stdout.write(self.style.MIGRATE_HEADING(f"bench {name} (scale {scale:g})"))
                 started = time.perf_counter()
                 BENCHMARKS[name](Report(write=self.stdout.write, scale=scale))
                 self.stdout.write(f"  ({name} took {time.perf_counter() - started:.1f} s in all)")
-        finally:
-            if keep:
-                self.stdout.write(f"Kept scratch database {original}_bench.")
-            else:
-                connection.creation.destroy_test_db(original, verbosity=0)
+            finally:
+                if keep:
+                    self.stdout.write(f"Kept scratch database {original}_bench.")
+                else:
+                    connection.creation.destroy_test_db(original, verbosity=0)
