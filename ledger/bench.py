@@ -64,38 +64,41 @@ def obligation_rows(fleet, count: int, rng: random.Random) -> list[services.Obli
     return rows
 
 
+POSTING_COLUMNS = (
+    "id, entry_type, category, amount, obligation_id, driver_id, lease_id, vehicle_id, medallion_id, "
+    "period, effective_date, status, idempotency_key, description, reason, created_at"
+)
+BALANCE_COLUMNS = (
+    "id, category, priority, source_reference, original_amount, outstanding, status, due_period, driver_id, "
+    "lease_id, vehicle_id, medallion_id, description, created_at, updated_at"
+)
+
+
+def posting_row(number: int, r: services.ObligationRow, now) -> tuple:
+    """The DEBIT posting the bulk path writes for row `r`, as a COPY row."""
+    return (
+        number, "DEBIT", r.category, r.amount, number, r.driver_id, r.lease_id, r.vehicle_id, r.medallion_id,
+        r.period, r.period, "POSTED", f"obligation:{r.category}:{r.source_reference}", r.description, "", now,
+    )  # fmt: skip
+
+
+def balance_row(number: int, r: services.ObligationRow, now) -> tuple:
+    """The OPEN balance the bulk path writes for row `r`, as a COPY row."""
+    return (
+        number, r.category, PRIORITY[r.category], r.source_reference, r.amount, r.amount, "OPEN", r.period,
+        r.driver_id, r.lease_id, r.vehicle_id, r.medallion_id, r.description, now, now,
+    )  # fmt: skip
+
+
 def raw_copy_postings(rows: list[services.ObligationRow]) -> None:
     """A second floor: the postings those rows become, COPYed into a posting-shaped scratch table
     (same columns, no index, constraint or trigger)."""
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE bench_postings (LIKE ledger_posting INCLUDING DEFAULTS) ON COMMIT DROP")
-        columns = (
-            "id, entry_type, category, amount, obligation_id, driver_id, lease_id, vehicle_id, medallion_id, "
-            "period, effective_date, status, idempotency_key, description, reason, created_at"
-        )
-        with cursor.cursor.copy(f"COPY bench_postings ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY bench_postings ({POSTING_COLUMNS}) FROM STDIN") as copy:
             for number, r in enumerate(rows, start=1):
-                copy.write_row(
-                    (
-                        number,
-                        "DEBIT",
-                        r.category,
-                        r.amount,
-                        number,
-                        r.driver_id,
-                        r.lease_id,
-                        r.vehicle_id,
-                        r.medallion_id,
-                        r.period,
-                        r.period,
-                        "POSTED",
-                        f"obligation:{r.category}:{r.source_reference}",
-                        r.description,
-                        "",
-                        now,
-                    )
-                )
+                copy.write_row(posting_row(number, r, now))
 
 
 def raw_copy_into_indexed_tables(rows: list[services.ObligationRow]) -> None:
@@ -105,57 +108,12 @@ def raw_copy_into_indexed_tables(rows: list[services.ObligationRow]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_balances (LIKE ledger_obligationbalance INCLUDING ALL)")
         cursor.execute("CREATE TABLE bench_indexed_postings (LIKE ledger_posting INCLUDING ALL)")
-        with cursor.cursor.copy(
-            "COPY bench_balances (id, category, priority, source_reference, original_amount, outstanding, status, "
-            "due_period, driver_id, lease_id, vehicle_id, medallion_id, description, created_at, updated_at) "
-            "FROM STDIN"
-        ) as copy:
+        with cursor.cursor.copy(f"COPY bench_balances ({BALANCE_COLUMNS}) FROM STDIN") as copy:
             for number, r in enumerate(rows, start=1):
-                copy.write_row(
-                    (
-                        number,
-                        r.category,
-                        PRIORITY[r.category],
-                        r.source_reference,
-                        r.amount,
-                        r.amount,
-                        "OPEN",
-                        r.period,
-                        r.driver_id,
-                        r.lease_id,
-                        r.vehicle_id,
-                        r.medallion_id,
-                        r.description,
-                        now,
-                        now,
-                    )
-                )
-        with cursor.cursor.copy(
-            "COPY bench_indexed_postings (id, entry_type, category, amount, obligation_id, driver_id, lease_id, "
-            "vehicle_id, medallion_id, period, effective_date, status, idempotency_key, description, reason, "
-            "created_at) FROM STDIN"
-        ) as copy:
+                copy.write_row(balance_row(number, r, now))
+        with cursor.cursor.copy(f"COPY bench_indexed_postings ({POSTING_COLUMNS}) FROM STDIN") as copy:
             for number, r in enumerate(rows, start=1):
-                copy.write_row(
-                    (
-                        number,
-                        "DEBIT",
-                        r.category,
-                        r.amount,
-                        number,
-                        r.driver_id,
-                        r.lease_id,
-                        r.vehicle_id,
-                        r.medallion_id,
-                        r.period,
-                        r.period,
-                        "POSTED",
-                        f"obligation:{r.category}:{r.source_reference}",
-                        r.description,
-                        "",
-                        now,
-                    )
-                )
+                copy.write_row(posting_row(number, r, now))
         cursor.execute("DROP TABLE bench_balances, bench_indexed_postings")
 
 
