@@ -285,3 +285,13 @@ def test_only_cashiers_open_the_payment_screen(login, book, role):
     assert client.post(url, {"amount": "10.00", "payment_method": "CASH", "idempotency_key": "k"}).status_code == 403
     assert PAY not in client.get(RECEIPTS).content.decode()
     assert not Receipt.objects.filter(kind="INTERIM_PAYMENT").exists()
+
+
+def test_the_cashier_screen_offers_no_input_for_taxes(login, book):
+    client = login(CASHIER)
+    lease = book["lease"]
+    taxes = charge(lease, Category.TAXES, "40.00", "TAX-OPEN")
+    html = client.get(PAY, {"driver": book["driver"].pk, "lease": lease.pk}).content.decode()
+    assert "TAX-OPEN" in html and "paid from earnings only" in html
+    assert f'name="alloc_{taxes.pk}"' not in html
+    assert f'name="alloc_{book["repair"].pk}"' in html
