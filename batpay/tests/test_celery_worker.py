@@ -53,7 +53,8 @@ def _stop(proc: subprocess.Popen) -> str:
 
 
 def _round_trip(broker: str, backend: str, env: dict, transport_options: dict | None = None) -> None:
-    client = Celery("batpay-test", broker=broker, backend=backend)
+    # Not the current app: tasks other tests queue must keep going to the project app.
+    client = Celery("batpay-test", broker=broker, backend=backend, set_as_current=False)
     if transport_options:
         client.conf.broker_transport_options = transport_options
     worker = _start_worker(env)
