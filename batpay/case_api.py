@@ -4,6 +4,7 @@ Cases of every flow share this endpoint; who may read or submit one is the flow'
 (`CaseFlow.view_permissions` / `permissions`), so the check is made per case.
 """
 
+from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -17,7 +18,9 @@ from batpay.cases import case_get, case_state, case_submit, get_flow
 
 class CaseStepSerializer(serializers.Serializer):
     step_id = serializers.CharField(max_length=64)
-    data = serializers.JSONField()
+    # The body's numbers with a fraction arrive as Decimal (DecimalJSONParser); the encoder lets
+    # the field accept them instead of calling 10.5 "not valid JSON".
+    data = serializers.JSONField(encoder=DjangoJSONEncoder)
 
 
 class CaseView(APIView):

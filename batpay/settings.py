@@ -108,6 +108,10 @@ if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
     if _db["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgresql://…).")
+    # BATPAY_DB_NAME, when set, picks another database on the same server (a worker started by a
+    # test works on the test database; a second copy of the product on a database of its own).
+    if os.environ.get("BATPAY_DB_NAME"):
+        _db["NAME"] = DB_NAME
     EMBEDDED_DATABASE = False
 else:
     from batpay.embedded_db import database_settings
@@ -176,6 +180,9 @@ SPECTACULAR_SETTINGS = {
         "PlanStatusEnum": "batpay.plans.lifecycle.PlanStatus",
         "InstallmentStatusEnum": "batpay.plans.lifecycle.InstallmentStatus",
         "RequestedPlanStatusEnum": "batpay.plans.lifecycle.RequestedStatus",
+        "DtrStatusEnum": "ledger.models.DriverTransactionReport.Status",
+        "ReceiptKindEnum": "ledger.models.Receipt.Kind",
+        "TripRowKindEnum": "ledger.models.TripImportRow.Kind",
     },
 }
 
@@ -227,6 +234,9 @@ REPAYMENT_MATRIX = [
 ]
 LOAN_DEFAULT_INTEREST_RATE = Decimal(os.environ.get("LOAN_DEFAULT_INTEREST_RATE", "0"))
 LOAN_MAX_INTEREST_RATE = Decimal(os.environ.get("LOAN_MAX_INTEREST_RATE", "20"))
+# How far ahead a lease schedule is written when the lease has no end date (or ends later): the
+# weekly leases job rolls it forward, so the schedule always shows the year to come.
+LEASE_SCHEDULE_HORIZON_WEEKS = 52
 
 COMPANY_NAME = os.environ.get("BATPAY_COMPANY_NAME", "Big Apple Taxi Management LLC")
 COMPANY_ADDRESS = os.environ.get("BATPAY_COMPANY_ADDRESS", "42-17 Northern Blvd, Long Island City, NY 11101")

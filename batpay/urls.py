@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("leases.api.urls")),
     path("api/ledger/", include("ledger.api.urls")),
+    path("api/dtrs/", include("ledger.api.dtr_urls")),
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
     re_path(r"^api/cases/(?P<case_no>[A-Z]+-[0-9]{4}-[0-9]+)/?$", CaseView.as_view(), name="case"),

@@ -1,16 +1,12 @@
 from celery import shared_task
 
-from batpay.periods import last_closed_period, parse_period
-from repairs.services import repair_installments_post_due
+from batpay.jobs import posting_task
 
 
 @shared_task(name="repairs.post_due_installments")
-def post_due_installments(period: str | None = None) -> dict:
-    """The Sunday 04:30 job (SPEC §6): repair installments due up to `period` (default: the week just closed)."""
-    summary = repair_installments_post_due(period=parse_period(period) if period else last_closed_period())
-    return {
-        "source": summary.source,
-        "period": summary.period.isoformat(),
-        "installments": summary.installments,
-        "amount": str(summary.amount),
-    }
+def post_due_installments(
+    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+) -> dict:
+    """The Sunday 04:30 job (SPEC §6): repair installments due up to `period` (default: the week just
+    closed), as a recorded run locked per period (`batpay.jobs`)."""
+    return posting_task(source="repairs", period=period, actor_id=actor_id, batch_size=batch_size)

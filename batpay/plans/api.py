@@ -104,6 +104,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     export_title: str
     amount_field: str
     weekly_field: str | None = "weekly_installment_amount"
+    statistics_totals: dict[str, str] = {}  # more sums for /statistics: result key → money field
     case_flow: str | None = None
     filter_backends = [filters.OrderingFilter]  # replaced by subclasses with their FilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -195,7 +196,11 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def statistics(self, request, *args, **kwargs):
         plans = self.filter_queryset(self.source.plan_model.objects.all())
         figures = plan_statistics(
-            source=self.source, plans=plans, amount_field=self.amount_field, weekly_field=self.weekly_field
+            source=self.source,
+            plans=plans,
+            amount_field=self.amount_field,
+            weekly_field=self.weekly_field,
+            totals=self.statistics_totals,
         )
         return Response(self.statistics_payload(figures))
 

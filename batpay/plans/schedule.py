@@ -39,10 +39,15 @@ def resolve_start_week(value: str | dt.date | None, *, entry_date: dt.date, fiel
         value = value.date()
     if isinstance(value, str):
         text = value.strip()
-        if text.upper() == CURRENT:
-            return period_start(entry_date)
-        if text.upper() == NEXT:
-            return next_period(entry_date)
+        try:
+            if text.upper() == CURRENT:
+                return period_start(entry_date)
+            if text.upper() == NEXT:
+                return next_period(entry_date)
+        except OverflowError:  # an entry date at the edge of the calendar (a loan dated 0001-01-01)
+            raise InvalidInput(
+                f"{field} {text.upper()} falls outside the calendar.", fields={field: "Outside the calendar."}
+            )
         try:
             value = dt.date.fromisoformat(text)
         except ValueError:
@@ -71,6 +76,12 @@ def build_schedule(amounts: Sequence[Decimal], *, start: dt.date, field: str = "
         raise InvalidInput(
             f"The plan would run {len(amounts)} weeks; at most {MAX_INSTALLMENTS} weekly installments are allowed.",
             fields={field: f"Too large: more than {MAX_INSTALLMENTS} weekly installments."},
+        )
+    if dt.date.max - start < WEEK * len(amounts) - dt.timedelta(days=1):
+        # The last period would end past 9999-12-31: a typing error, not a schedule.
+        raise InvalidInput(
+            f"start_week {start.isoformat()} is too far ahead: the schedule would run past the calendar.",
+            fields={"start_week": "Too far in the future."},
         )
     schedule = []
     for index, amount in enumerate(amounts):

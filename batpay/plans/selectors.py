@@ -9,7 +9,7 @@ ledger, i.e. less CANCELLED ones) minus what the ledger says was paid; a cancell
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -80,12 +80,19 @@ def ledger_paid(source: PlanSource) -> Subquery:
 
 
 def plan_statistics(
-    *, source: PlanSource, plans: QuerySet, amount_field: str, weekly_field: str | None = None
+    *,
+    source: PlanSource,
+    plans: QuerySet,
+    amount_field: str,
+    weekly_field: str | None = None,
+    totals: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Counts by status, totals and averages over `plans` (any filtered queryset of the source's plans).
 
     Amount totals and averages count confirmed plans (OPEN, HOLD, CLOSED): a DRAFT is not yet
-    owed and a CANCELLED plan never was. Figures are rounded half-up to the cent.
+    owed and a CANCELLED plan never was. `totals` adds a plan type's own sums over the same
+    confirmed plans, as result key → money field (a loan's {"total_interest": "total_interest"}).
+    Figures are rounded half-up to the cent.
     """
     by_status = dict(plans.order_by().values_list("status").annotate(n=Count("pk")))
     confirmed = plans.filter(status__in=CONFIRMED)
@@ -96,6 +103,8 @@ def plan_statistics(
     }
     if weekly_field:
         aggregates["average_weekly"] = Avg(weekly_field)
+    for key, money_field in (totals or {}).items():
+        aggregates[f"extra_{key}"] = Sum(money_field)
     figures = confirmed.order_by().aggregate(**aggregates)
 
     installments = source.installment_model.objects.filter(plan__in=plans.order_by().values("pk"))
@@ -122,6 +131,8 @@ def plan_statistics(
     }
     if weekly_field:
         result["average_weekly_installment"] = _money(figures["average_weekly"])
+    for key in totals or {}:
+        result[key] = _money(figures[f"extra_{key}"])
     return result
 
 

@@ -165,40 +165,62 @@ def _obligation_rows(source: PlanSource, rows: Iterable[dict]):
 def _post(source: PlanSource, rows: list[dict], actor) -> tuple[int, Decimal]:
     """Post locked SCHEDULED installment rows through the ledger's bulk path; mark them POSTED.
 
-    The ledger skips a reference it already holds, so only what it newly posted is marked.
+    The ledger skips a reference it already holds. Such an installment is linked to the charge
+    the ledger has (and so marked POSTED, then PAID or CANCELLED as that charge stands) rather
+    than left SCHEDULED, where every later run would find it due again. Only what this call
+    newly posted is counted.
     """
+    from ledger.selectors import charges
     from ledger.services import post_obligations
 
     if not rows:
         return 0, ZERO
+    now = timezone.now()
     posted = post_obligations(rows=_obligation_rows(source, rows), actor=actor)
-    if len(posted) != len(rows):
-        missing = {row["installment_id"] for row in rows} - {item.source_reference for item in posted}
-        logger.warning(
-            "installments already in the ledger left SCHEDULED",
-            extra={"source": source.name, "installments": sorted(missing)[:20], "count": len(missing)},
+    links = {item.source_reference: (item.posting_id, now) for item in posted}
+    missing = [row for row in rows if row["installment_id"] not in links]
+    if missing:
+        held = charges(category=source.category, source_references=[row["installment_id"] for row in missing])
+        links.update((reference, (charge.posting_id, charge.posted_at)) for reference, charge in held.items())
+        differing = sorted(
+            row["installment_id"]
+            for row in missing
+            if row["installment_id"] in held and held[row["installment_id"]].amount != row["amount"]
         )
-    if not posted:
+        logger.warning(
+            "installments already on the ledger linked to the charge it holds",
+            extra={
+                "source": source.name,
+                "installments": sorted(held)[:20],
+                "count": len(held),
+                "amount_differs": differing[:20],
+            },
+        )
+    if not links:
         return 0, ZERO
-    references = [item.source_reference for item in posted]
+    references = list(links)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {source.installment_model._meta.db_table} AS i
-            SET status = %s, posting_id = v.posting_id, posted_at = %s
-            FROM unnest(%s::text[], %s::bigint[]) AS v(installment_id, posting_id)
+            SET status = %s, posting_id = v.posting_id, posted_at = v.posted_at
+            FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[]) AS v(installment_id, posting_id, posted_at)
             WHERE i.installment_id = v.installment_id AND i.status = %s
+              -- Repeated as an index condition: the planner then reads just these rows, not the table.
+              AND i.installment_id = ANY(%s::text[])
             """,
             [
                 InstallmentStatus.POSTED,
-                timezone.now(),
                 references,
-                [item.posting_id for item in posted],
+                [links[reference][0] for reference in references],
+                [links[reference][1] for reference in references],
                 InstallmentStatus.SCHEDULED,
+                references,
             ],
         )
-    # A charge can be paid the moment it is posted (a lease prepayment); the ledger told the
-    # listener before these rows were POSTED, so look again now that they are.
+    # A charge can be paid the moment it is posted (a lease prepayment), or have been paid or
+    # voided long before (a linked one); the ledger told the listener before these rows were
+    # POSTED, so look again now that they are.
     sync_paid_state(source=source, references=references)
     return len(posted), sum((item.amount for item in posted), ZERO)
 

@@ -14,6 +14,7 @@ balance changes of the source's category.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -57,6 +58,12 @@ class PlanSource:
         from batpay.plans.services import sync_paid_state
 
         sync_paid_state(source=self, references=references)
+
+    def prepare_posting(self, *, period: dt.date, actor) -> dict:
+        """Runs before the weekly job (`batpay.jobs.run_posting_job`) posts `period`, outside any
+        transaction; returns figures for the job's record. Lease schedules roll their horizon
+        forward here; a plan whose installments are all written up front has nothing to do."""
+        return {}
 
 
 _sources: dict[str, PlanSource] = {}

@@ -1,16 +1,21 @@
-"""manage.py post_due_installments --source repairs|…|all --period YYYY-MM-DD [--dry-run]
+"""manage.py post_due_installments --source leases|repairs|loans|all --period YYYY-MM-DD [--dry-run]
 
 Posts every due installment of every OPEN plan of the source(s) for the period (SPEC §4's
-posting rule), with a progress bar and a summary. Sources are the registered plan sources
-(`batpay.plans.source.register_source`): each app adds itself, `all` runs every one of them.
-Idempotent: a second run posts nothing.
+posting rule), with a progress bar per source and a summary. Sources are the registered plan
+sources (`batpay.plans.source.register_source`); `all` runs every one of them. Each source's run
+is a recorded job run locked per period (`batpay.jobs`), exactly as the Sunday task runs it, so
+a second run — or one started while another is running — posts nothing twice. A dry run counts
+what is due and writes nothing (not even a job run).
 """
 
+import time
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from batpay.jobs import run_posting_job, triggered_by
+from batpay.models import JobRun
 from batpay.periods import last_closed_period, parse_period
 from batpay.plans.services import post_due_installments
 from batpay.plans.source import get_source, registered_sources
@@ -36,12 +41,21 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         sources = registered_sources() if source == "all" else [get_source(source)]
-        total_count, total_amount = 0, Decimal("0.00")
+        total_count, total_amount, failed = 0, Decimal("0.00"), []
         for plan_source in sources:
+            if dry_run:
+                summary = post_due_installments(source=plan_source, period=period_start, dry_run=True)
+                self.stdout.write(
+                    f"{plan_source.name}: {summary.installments} installment(s) due (dry run, nothing posted), "
+                    f"amount {summary.amount}"
+                )
+                total_count += summary.installments
+                total_amount += summary.amount
+                continue
             bar = tqdm(
                 desc=f"{plan_source.name} {period_start}",
                 unit="inst",
-                disable=dry_run or options["verbosity"] < 1,
+                disable=options["verbosity"] < 1,
                 file=self.stderr._out,
             )
 
@@ -50,16 +64,26 @@ class Command(BaseCommand):
                 bar.n = done
                 bar.refresh()
 
-            summary = post_due_installments(
-                source=plan_source, period=period_start, dry_run=dry_run, batch_size=batch_size, progress=progress
-            )
+            started = time.perf_counter()
+            try:
+                with triggered_by(JobRun.Trigger.COMMAND):
+                    run = run_posting_job(
+                        source=plan_source.name, period=period_start, batch_size=batch_size, progress=progress
+                    )
+            except Exception as exc:  # one source failing does not stop the others; the run recorded why
+                bar.close()
+                failed.append(plan_source.name)
+                self.stderr.write(self.style.ERROR(f"{plan_source.name}: failed: {exc}"))
+                continue
             bar.close()
-            verb = "due (dry run, nothing posted)" if dry_run else "posted"
             self.stdout.write(
-                f"{plan_source.name}: {summary.installments} installment(s) {verb}, amount {summary.amount}"
+                f"{plan_source.name}: {run.count} installment(s) posted, amount {run.amount} "
+                f"(job run {run.pk}, {time.perf_counter() - started:.2f} s)"
             )
-            total_count += summary.installments
-            total_amount += summary.amount
+            total_count += run.count
+            total_amount += run.amount
         if len(sources) > 1:
             self.stdout.write(f"all: {total_count} installment(s), amount {total_amount}")
+        if failed:
+            raise CommandError(f"Period {period_start}: {', '.join(failed)} failed (see the job runs in the admin).")
         self.stdout.write(self.style.SUCCESS(f"Period {period_start}: done."))

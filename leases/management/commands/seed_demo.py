@@ -1,6 +1,7 @@
 """`manage.py seed_demo --leases N [--seed S] [--as-of DATE] [--with-users]`: a demo fleet.
 
-The fleet (see `leases.demo`) is deterministic for a seed and an as-of date. It only fills an
+The fleet (see `leases.demo`) is deterministic for a seed and an as-of date. Each lease gets its
+schedule, billed from the week of the as-of date (the demo goes live then). It only fills an
 empty fleet: with any driver, vehicle, medallion or lease already on file the command refuses
 rather than mixing demo rows into real ones. `--with-users` adds one user per role (finance,
 cashier, manager, controller; password `demo-pass-1`), leaving existing users untouched; with
@@ -22,6 +23,7 @@ from batpay.audit import audit
 from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
 from leases import demo
 from leases.models import Driver, Lease, Medallion, Vehicle
+from leases.services import lease_schedules_adopt, lease_schedules_extend
 
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_USERS = {"finance": FINANCE, "cashier": CASHIER, "manager": MANAGER, "controller": CONTROLLER}
@@ -76,6 +78,9 @@ class Command(BaseCommand):
             transaction.atomic(),
         ):
             demo.insert_fleet(fleet, progress=bar.update)
+            # The demo engine goes live in the week of --as-of: earlier weeks were billed elsewhere.
+            lease_schedules_adopt(billed_from=as_of, actor=None)
+            installments = lease_schedules_extend(actor=None)
             audit(
                 action="fleet.seed_demo",
                 actor=None,
@@ -83,7 +88,8 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
-            f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()})."
+            f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
+            f"{installments} lease installments scheduled from the week of {as_of.isoformat()}."
         )
 
     def _users(self) -> None:
