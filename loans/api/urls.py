@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from batpay.plans.api import OptionalSlashRouter
+from loans.api.views import LoanInstallmentViewSet, LoanViewSet
 
-urlpatterns: list = []
+# The installment routes come first so `loans/installments/…` is never read as a loan id
+# (loan ids are also constrained to DL-YYYY-N… by the view's lookup pattern).
+router = OptionalSlashRouter()
+router.register("loans/installments", LoanInstallmentViewSet, basename="loan-installment")
+router.register("loans", LoanViewSet, basename="loan")
+
+urlpatterns = router.urls

@@ -1,0 +1,18 @@
+"""Loans on the shared installment-plan mechanism: the few lines that plug them in.
+
+A loan is the driver's and the lease's; it is not a charge on a car, so its obligations carry
+no vehicle or medallion (the lease links them to the DTR).
+"""
+
+from batpay.plans.source import PlanSource
+from loans.models import Loan, LoanInstallment
+
+LOANS = PlanSource(
+    name="loans",
+    category="LOANS",
+    plan_model=Loan,
+    installment_model=LoanInstallment,
+    id_prefix="DL",
+    id_width=4,
+    label="Loan",
+)
