@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from batpay.bench import Report, benchmark
 from leases.models import Lease
-from ledger import services
+from ledger import bench_weekly, services  # noqa: F401  (bench_weekly registers the weekly_close benchmark)
 from ledger.models import PRIORITY, ObligationBalance
 
 PERIOD = dt.date(2025, 9, 28)

@@ -202,3 +202,31 @@ def driver_position_as_of(*, driver_id: int, as_of: dt.date) -> list[LeasePositi
             )
         )
     return positions
+
+
+@dataclass(frozen=True)
+class Charge:
+    posting_id: int
+    amount: Decimal
+    posted_at: dt.datetime
+
+
+def charges(*, category: str, source_references: Iterable[str]) -> dict[str, Charge]:
+    """The DEBIT posting that charged each source reference of a category (its first posting,
+    voided or not), keyed by reference; references the ledger does not hold are absent."""
+    references = list(source_references)
+    if not references:
+        return {}
+    rows = (
+        Posting.objects.filter(
+            obligation__category=category,
+            obligation__source_reference__in=references,
+            entry_type="DEBIT",
+            reverses__isnull=True,
+            receipt__isnull=True,
+        )
+        .order_by("obligation_id", "id")
+        .distinct("obligation_id")
+        .values_list("obligation__source_reference", "id", "amount", "created_at")
+    )
+    return {reference: Charge(posting_id, amount, created) for reference, posting_id, amount, created in rows}
