@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Prefetch, QuerySet, Sum
+from django.db.models import Case, DecimalField, F, Prefetch, QuerySet, Sum, When
 
 from batpay.money import ZERO
-from ledger.models import PRIORITY, Category, ObligationBalance, Posting, Receipt
+from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt
 
 
 @dataclass(frozen=True)
@@ -230,3 +230,21 @@ def charges(*, category: str, source_references: Iterable[str]) -> dict[str, Cha
         .values_list("obligation__source_reference", "id", "amount", "created_at")
     )
     return {reference: Charge(posting_id, amount, created) for reference, posting_id, amount, created in rows}
+
+
+def paid_total(*, category: str, source_references) -> Decimal:
+    """What receipts paid, net of voided payments, on the balances of these sources, in one query.
+
+    `source_references` may be a list or a `values()` subquery (e.g. a plan's posted installment
+    ids): it becomes a semi-join on the balances' unique (category, source reference) index, so the
+    plan does not depend on fresh table statistics.
+    """
+    signed = Case(
+        When(entry_type=EntryType.CREDIT, then=F("amount")),
+        default=-F("amount"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    total = Posting.objects.filter(
+        receipt__isnull=False, obligation__category=category, obligation__source_reference__in=source_references
+    ).aggregate(total=Sum(signed))["total"]
+    return total or ZERO

@@ -13,15 +13,13 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Case, Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Avg, Count, QuerySet, Sum
 
 from batpay.money import ZERO, to_money
 from batpay.plans.lifecycle import InstallmentStatus, PlanStatus
 from batpay.plans.models import Plan
 from batpay.plans.source import PlanSource
 
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 # Plans whose amounts count in totals and averages: confirmed ones, whatever happened since.
 CONFIRMED = (PlanStatus.OPEN, PlanStatus.HOLD, PlanStatus.CLOSED)
 
@@ -53,30 +51,6 @@ def attach_totals(*, source: PlanSource, plans: Sequence[Plan]) -> Sequence[Plan
         plan.total_paid = paid
         plan.outstanding_balance = max(charged - paid, ZERO)
     return plans
-
-
-def ledger_paid(source: PlanSource) -> Subquery:
-    """What the ledger says was paid on one installment (net of voided payments), for annotations.
-
-    Payments are the CREDIT postings that came from a receipt; a voided payment's reversal is a
-    DEBIT from the same receipt. A voided charge has had every payment released, so it nets to 0.
-    """
-    from ledger.selectors import postings
-
-    signed = Case(When(entry_type="CREDIT", then=F("amount")), default=-F("amount"), output_field=MONEY)
-    payments = (
-        postings()
-        .filter(
-            category=source.category,
-            obligation__source_reference=OuterRef("installment_id"),
-            receipt__isnull=False,
-        )
-        .order_by()
-        .values("obligation_id")
-        .annotate(total=Sum(signed))
-        .values("total")[:1]
-    )
-    return Subquery(payments, output_field=MONEY)
 
 
 def plan_statistics(
@@ -111,11 +85,10 @@ def plan_statistics(
     installments_by_status = dict(installments.order_by().values_list("status").annotate(n=Count("pk")))
     of_confirmed = source.installment_model.objects.filter(plan__in=confirmed.order_by().values("pk"))
     charged = of_confirmed.exclude(status=InstallmentStatus.CANCELLED).aggregate(total=Sum("amount"))["total"] or ZERO
-    paid = (
-        of_confirmed.filter(posting__isnull=False)
-        .annotate(paid=Coalesce(ledger_paid(source), Value(ZERO), output_field=MONEY))
-        .aggregate(total=Sum("paid"))["total"]
-        or ZERO
+    from ledger.selectors import paid_total
+
+    paid = paid_total(
+        category=source.category, source_references=of_confirmed.filter(posting__isnull=False).values("installment_id")
     )
     result = {
         "count": sum(by_status.values()),
