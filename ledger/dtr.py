@@ -98,14 +98,23 @@ ORDER BY p.lease_id, b.priority, b.due_period, b.id
 """
 
 _EARNINGS_SQL = """
-SELECT r.lease_id, SUM(r.amount), SUM(r.amount - COALESCE(applied.amount, 0))
-FROM ledger_receipt r
-LEFT JOIN LATERAL (
-    SELECT SUM(CASE p.entry_type WHEN 'CREDIT' THEN p.amount ELSE -p.amount END) AS amount
-    FROM ledger_posting p WHERE p.receipt_id = r.id AND p.effective_date <= %(end)s
-) applied ON true
-WHERE r.kind = 'EARNINGS' AND r.period = %(start)s AND r.lease_id = ANY(%(leases)s)
-GROUP BY r.lease_id
+SELECT lease_id, SUM(amount), SUM(unapplied), SUM(returned) FROM (
+    SELECT r.lease_id, r.amount, r.amount - COALESCE(applied.amount, 0) AS unapplied, 0 AS returned
+    FROM ledger_receipt r
+    LEFT JOIN LATERAL (
+        SELECT SUM(CASE p.entry_type WHEN 'CREDIT' THEN p.amount ELSE -p.amount END) AS amount
+        FROM ledger_posting p WHERE p.receipt_id = r.id AND p.effective_date <= %(end)s
+    ) applied ON true
+    WHERE r.kind = 'EARNINGS' AND r.period = %(start)s AND r.lease_id = ANY(%(leases)s)
+    UNION ALL
+    -- Earnings of earlier weeks that a void handed back this week: their statements are issued,
+    -- so this one pays the money out.
+    SELECT r.lease_id, 0, 0, CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END
+    FROM ledger_posting p JOIN ledger_receipt r ON r.id = p.receipt_id
+    WHERE r.kind = 'EARNINGS' AND r.period < %(start)s AND r.lease_id = ANY(%(leases)s)
+      AND p.effective_date BETWEEN %(start)s AND %(end)s
+) earnings
+GROUP BY lease_id
 """
 
 _TRIP_SUMS = (
@@ -160,14 +169,14 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
         .prefetch_related("additional_drivers")
     }
     lines: dict[int, list[_Line]] = defaultdict(list)
-    earnings: dict[int, tuple[Decimal, Decimal]] = {}
+    earnings: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
     trips: dict[int, list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(_LINES_SQL, params)
         for lease_id, *values in cursor.fetchall():
             lines[lease_id].append(_Line(*values))
         cursor.execute(_EARNINGS_SQL, params)
-        earnings = {lease_id: (amount, unapplied) for lease_id, amount, unapplied in cursor.fetchall()}
+        earnings = {lease_id: tuple(figures) for lease_id, *figures in cursor.fetchall()}
         cursor.execute(_TRIPS_SQL, params)
         for lease_id, *values in cursor.fetchall():
             trips[lease_id].append(tuple(values))
@@ -178,7 +187,7 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
             lease=lease,
             company=company,
             lines=lines.get(lease_id, []),
-            earnings=earnings.get(lease_id, (ZERO, ZERO)),
+            earnings=earnings.get(lease_id, (ZERO, ZERO, ZERO)),
             trips=trips.get(lease_id, []),
         )
         for lease_id, lease in leases.items()
@@ -192,7 +201,7 @@ def _person(driver) -> dict:
 def _snapshot(*, period, lease, company, lines: list[_Line], earnings, trips) -> dict:
     additional = sorted(lease.additional_drivers.all(), key=lambda d: d.pk)
     drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
-    card_earnings, total_due = earnings
+    card_earnings, unapplied, returned = earnings
     categories = []
     totals = dict.fromkeys(
         ("prior_balance", "charges", "paid", "paid_from_earnings", "paid_other", "balance_carried_forward"), ZERO
@@ -266,7 +275,8 @@ def _snapshot(*, period, lease, company, lines: list[_Line], earnings, trips) ->
         "totals": {key: _money(value) for key, value in totals.items()},
         "subtotal_of_deductions": _money(subtotal),
         "net": _money(card_earnings - subtotal),
-        "total_due_to_driver": _money(total_due),
+        "earnings_returned": _money(returned),
+        "total_due_to_driver": _money(unapplied + returned),
     }
 
 

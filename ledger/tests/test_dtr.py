@@ -6,8 +6,10 @@ from decimal import Decimal as D
 
 import pytest
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from batpay.errors import Conflict, InvalidInput, NotFound
+from batpay.periods import period_start
 from leases.models import Driver
 from ledger import services
 from ledger.dtr import build_snapshots, generate_dtrs, void_dtr
@@ -216,3 +218,18 @@ def test_snapshots_of_many_leases_cost_a_fixed_number_of_queries(fleet, django_a
         snapshots = build_snapshots(period=P1, lease_ids=[lease.pk for lease in leases])
 
     assert {s["totals"]["balance_carried_forward"] for s in snapshots.values()} == {"226.25"}
+
+
+def test_earnings_a_void_hands_back_are_due_on_the_statement_of_the_week_of_the_void(worked):
+    lease = worked
+    ezpass_debit = Posting.objects.get(obligation__source_reference="EZP-1", entry_type="DEBIT", reverses=None)
+    # The EZPASS charge was paid from P1's earnings; voiding it hands 31.22 back to that receipt
+    # today, after P1's statement was issued: this week's statement must pay it out.
+    services.void_posting(posting=ezpass_debit, reason="Toll charged to the wrong tag")
+    this_week = period_start(timezone.localdate())
+
+    snapshot = build_snapshots(period=this_week, lease_ids=[lease.pk])[lease.pk]
+
+    assert (snapshot["earnings_returned"], snapshot["total_due_to_driver"]) == ("31.22", "31.22")
+    past = build_snapshots(period=P1, lease_ids=[lease.pk])[lease.pk]
+    assert (past["earnings_returned"], past["total_due_to_driver"]) == ("0.00", "0.00")
