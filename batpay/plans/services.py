@@ -310,11 +310,16 @@ def post_due_installments(
     last_pk = 0
     while True:
         with transaction.atomic(durable=True):
-            batch = due.filter(pk__gt=last_pk).select_for_update(of=("self",)).order_by("pk")
-            rows = list(_installment_rows(batch, source)[:batch_size])
-            if not rows:
+            candidates = list(due.filter(pk__gt=last_pk).order_by("pk").values_list("pk", "plan_id")[:batch_size])
+            if not candidates:
                 break
-            last_pk = rows[-1]["pk"]
+            last_pk = candidates[-1][0]
+            # Plans before installments, the order every plan write follows (the paid-state sync
+            # after posting locks plans too); then the installments, re-checked under their lock.
+            plan_pks = sorted({plan_pk for _, plan_pk in candidates})
+            list(source.plan_model.objects.select_for_update().filter(pk__in=plan_pks).order_by("pk").values_list("pk"))
+            batch = due.filter(pk__in=[pk for pk, _ in candidates]).select_for_update(of=("self",)).order_by("pk")
+            rows = list(_installment_rows(batch, source))
             count, batch_amount = _post(source, rows, actor)
             if count:
                 audit(
@@ -324,7 +329,7 @@ def post_due_installments(
                     object_id=period.isoformat(),
                     payload={"period": period.isoformat(), "posted": count, "amount": str(batch_amount)},
                 )
-        done += len(rows)
+        done += len(candidates)
         posted += count
         amount += batch_amount
         if progress:
