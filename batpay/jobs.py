@@ -42,7 +42,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import Count
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from batpay.metrics import collector
 from batpay.models import JobRun
@@ -400,6 +400,10 @@ def job_metrics() -> Iterable[Metric]:
         "batpay_job_last_success_timestamp_seconds", "When each job last finished successfully.", labels=["job"]
     )
     running = GaugeMetricFamily("batpay_jobs_running", "Job runs in progress, by job.", labels=["job"])
+    # FAILED runs of the posting jobs are the posting failures an operator alerts on.
+    runs = CounterMetricFamily("batpay_job_runs", "Recorded job runs, by job and outcome.", labels=["job", "status"])
+    for job, status, count in JobRun.objects.order_by().values_list("job", "status").annotate(n=Count("pk")):
+        runs.add_metric([job, status], count)
     latest = (
         JobRun.objects.exclude(status=JobRun.Status.RUNNING)
         .order_by("job", "-finished_at")
@@ -421,4 +425,4 @@ def job_metrics() -> Iterable[Metric]:
     )
     for job, count in in_progress:
         running.add_metric([job], count)
-    yield from (duration, success, running)
+    yield from (duration, success, running, runs)

@@ -372,6 +372,7 @@ def test_metrics_report_job_durations(shop, client):
 
     assert 'batpay_job_last_duration_seconds{job="leases.post_due_installments",status="SUCCEEDED"}' in text
     assert 'batpay_job_last_success_timestamp_seconds{job="leases.post_due_installments"}' in text
+    assert 'batpay_job_runs_total{job="leases.post_due_installments",status="SUCCEEDED"} 1.0' in text
 
 
 def test_batpay_db_name_picks_the_database_of_database_url():
