@@ -367,8 +367,11 @@ class EarningsResult:
     receipt_ids: tuple[int, ...]
 
 
+_EARNINGS_KEY_PREFIX = "earnings:"
+
+
 def _earnings_key(lease_id: int, driver_id: int, period: dt.date) -> str:
-    return f"earnings:{lease_id}:{driver_id}:{period.isoformat()}"
+    return f"{_EARNINGS_KEY_PREFIX}{lease_id}:{driver_id}:{period.isoformat()}"
 
 
 def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsResult:
@@ -567,6 +570,12 @@ def _record_payment(
     key = (idempotency_key or "").strip() or f"{kind.lower()}:{uuid.uuid4().hex}"
     if len(key) > 100:
         raise InvalidInput("An idempotency key is at most 100 characters.", fields={"idempotency_key": "Too long."})
+    if key.startswith(_EARNINGS_KEY_PREFIX):
+        # Receipts share one key space: such a key would make that week's earnings be skipped.
+        raise InvalidInput(
+            f"An idempotency key cannot start with {_EARNINGS_KEY_PREFIX!r} (reserved for weekly earnings).",
+            fields={"idempotency_key": f"Must not start with {_EARNINGS_KEY_PREFIX!r}."},
+        )
 
     with transaction.atomic():
         existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount, method=method)
@@ -580,6 +589,10 @@ def _record_payment(
             )
             .order_by("pk")
         )
+        # A copy of this request that committed while we waited for the locks: its receipt, not a 409.
+        existing = _existing_receipt(key, kind=kind, driver=driver, lease=lease, amount=amount, method=method)
+        if existing:
+            return existing
         by_id = {balance.pk: balance for balance in balances}
         for balance_id, pay in wanted.items():
             _check_allocation(by_id.get(balance_id), balance_id, pay, driver=driver, lease=lease)
