@@ -414,16 +414,17 @@ def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsR
             FROM ledger_earnings_rows
             ORDER BY lease_id, driver_id, period
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING id
+            RETURNING id, period
             """,
             [actor_id],
         )
-        receipt_ids = sorted(row[0] for row in cursor.fetchall())
+        inserted = cursor.fetchall()
+        receipt_ids = sorted(receipt_id for receipt_id, _ in inserted)
         if not receipt_ids:
             return empty
         cursor.execute(
             """
-            SELECT b.id FROM ledger_obligationbalance b
+            SELECT b.id, b.due_period FROM ledger_obligationbalance b
             JOIN ledger_receipt r ON r.lease_id = b.lease_id AND r.driver_id = b.driver_id
             WHERE r.id = ANY(%s) AND b.status = 'OPEN' AND b.due_period <= r.period
             ORDER BY b.id
@@ -431,8 +432,17 @@ def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsR
             """,
             [receipt_ids],
         )
-        balance_ids = [row[0] for row in cursor.fetchall()]
-        closed = _allocate(cursor, mode="earnings", receipt_ids=receipt_ids, balance_ids=balance_ids, actor_id=actor_id)
+        locked = cursor.fetchall()
+        closed = []
+        # Oldest week first, each paying only what is due by its own period.
+        for period in sorted({period for _, period in inserted}):
+            closed += _allocate(
+                cursor,
+                mode="earnings",
+                receipt_ids=sorted(receipt_id for receipt_id, of in inserted if of == period),
+                balance_ids=sorted({balance_id for balance_id, due in locked if due <= period}),
+                actor_id=actor_id,
+            )
         cursor.execute(
             "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id = ANY(%s)",
             [receipt_ids],

@@ -100,3 +100,25 @@ def test_a_retry_racing_the_first_request_gets_the_first_receipt_not_a_409(fleet
     assert len(results) == 2 and results[0] == results[1]
     assert Receipt.objects.count() == 1
     assert Posting.objects.filter(entry_type="CREDIT").count() == 1
+
+
+def test_earnings_of_two_weeks_in_one_call_pay_only_what_each_week_owes(fleet):
+    """Rule: earnings of period P pay only balances due in P or earlier. The weekly close passes one
+    period, but the bulk service accepts several and then lets week 1's receipt pay week 2's rent."""
+    lease = fleet.lease()
+    driver = lease.primary_driver
+    P2 = P1 + dt.timedelta(weeks=1)
+    week1 = charge(lease, Category.LEASE, "100.00", "LEASE-W1", period=P1)
+    week2 = charge(lease, Category.LEASE, "500.00", "LEASE-W2", period=P2)
+    services.apply_earnings_bulk(
+        rows=[
+            services.EarningsRow(driver.pk, lease.pk, P1, D("600.00")),
+            services.EarningsRow(driver.pk, lease.pk, P2, D("50.00")),
+        ]
+    )
+    first = Receipt.objects.get(period=P1, kind="EARNINGS")
+    paid_by_first = {p.obligation_id: p.amount for p in first.postings.all()}
+    assert paid_by_first == {week1.pk: D("100.00")}
+    assert first.unapplied == D("500.00")
+    week2.refresh_from_db()
+    assert week2.outstanding == D("450.00")
