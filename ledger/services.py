@@ -333,6 +333,27 @@ def _allocate(cursor, *, mode: str, receipt_ids: list[int], balance_ids: list[in
     return cursor.fetchall()
 
 
+def lock_credit_for(*, category: str, lease_ids: Sequence[int]) -> None:
+    """Lock the receipts that posting charges of `category` on these leases may spend.
+
+    Today that is a LEASE charge taking its lease's prepayment credit. A caller that holds other
+    locks while it posts (an installment plan) takes these first: a void locks a receipt before
+    the plan its listener updates, so receipts must come before plans everywhere.
+    """
+    if category != Category.LEASE or not lease_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT id FROM ledger_receipt
+            WHERE kind IN ('INTERIM_PAYMENT', 'PREPAYMENT') AND unapplied > 0 AND lease_id = ANY(%s)
+            ORDER BY id
+            FOR NO KEY UPDATE
+            """,
+            [list(lease_ids)],
+        )
+
+
 def _apply_prepayments(cursor, balance_ids: list[int], actor_id: int | None) -> list[tuple[str, str]]:
     cursor.execute(
         """

@@ -225,6 +225,17 @@ def _post(source: PlanSource, rows: list[dict], actor) -> tuple[int, Decimal]:
     return len(posted), sum((item.amount for item in posted), ZERO)
 
 
+def _lock_plans_for_posting(source: PlanSource, plan_pks: Sequence[int]) -> None:
+    """Lock what posting these plans' installments needs, in the one order every writer follows:
+    the ledger credit the new charges may spend (a void locks that receipt before the plan its
+    listener updates), then the plans in id order."""
+    from ledger.services import lock_credit_for
+
+    lease_ids = source.plan_model.objects.filter(pk__in=plan_pks).values_list("lease_id", flat=True).distinct()
+    lock_credit_for(category=source.category, lease_ids=sorted(lease_ids))
+    list(source.plan_model.objects.select_for_update().filter(pk__in=plan_pks).order_by("pk").values_list("pk"))
+
+
 def post_installments(*, source: PlanSource, installment_ids: Sequence[str], actor) -> PostingSummary:
     """Post chosen installments now, early if need be: all of them or none.
 
@@ -235,12 +246,9 @@ def post_installments(*, source: PlanSource, installment_ids: Sequence[str], act
     if not wanted:
         raise InvalidInput("Name at least one installment.", fields={"installment_ids": "At least one id."})
     Inst = source.installment_model
-    plans = {
-        plan.pk: plan
-        for plan in source.plan_model.objects.select_for_update()
-        .filter(pk__in=Inst.objects.filter(installment_id__in=wanted).values("plan_id"))
-        .order_by("pk")
-    }
+    plan_pks = sorted(set(Inst.objects.filter(installment_id__in=wanted).values_list("plan_id", flat=True)))
+    _lock_plans_for_posting(source, plan_pks)
+    plans = {plan.pk: plan for plan in source.plan_model.objects.filter(pk__in=plan_pks)}
     found = list(Inst.objects.select_for_update().filter(installment_id__in=wanted).order_by("pk"))
     missing = sorted(set(wanted) - {item.installment_id for item in found})
     if missing:
@@ -316,8 +324,7 @@ def post_due_installments(
             last_pk = candidates[-1][0]
             # Plans before installments, the order every plan write follows (the paid-state sync
             # after posting locks plans too); then the installments, re-checked under their lock.
-            plan_pks = sorted({plan_pk for _, plan_pk in candidates})
-            list(source.plan_model.objects.select_for_update().filter(pk__in=plan_pks).order_by("pk").values_list("pk"))
+            _lock_plans_for_posting(source, sorted({plan_pk for _, plan_pk in candidates}))
             batch = due.filter(pk__in=[pk for pk, _ in candidates]).select_for_update(of=("self",)).order_by("pk")
             rows = list(_installment_rows(batch, source))
             count, batch_amount = _post(source, rows, actor)

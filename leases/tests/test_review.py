@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from batpay.periods import WEEK
-from batpay.plans.services import _installment_rows, _post, post_installments
+from batpay.plans.services import _installment_rows, _lock_plans_for_posting, _post, post_installments
 from leases.models import LeaseInstallment, LeaseSchedule
 from leases.plan import LEASES
 from ledger import services as ledger
@@ -38,11 +38,6 @@ def _wait_until_blocked(count: int, timeout: float = 10.0) -> None:
     raise AssertionError(f"{count} session(s) never blocked")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lock order: the posting job locks plans then (via prepayment) receipts; a void locks "
-    "balance, receipt, then (via the paid-state listener) the plan — PostgreSQL aborts one with a deadlock",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_void_and_the_leases_posting_job_on_the_same_lease_do_not_deadlock(fleet, today):
     lease = fleet.lease(start_date=P0, weekly_rate=Decimal("500.00"))
@@ -60,10 +55,12 @@ def test_a_void_and_the_leases_posting_job_on_the_same_lease_do_not_deadlock(fle
     errors: list[BaseException] = []
 
     def posting_job_batch():
-        """One batch of post_due_installments, step by step: plans locked, then installments, then posted."""
+        """One batch of post_due_installments, step by step: its locks taken, then installments, then posted."""
         try:
             with transaction.atomic(durable=True):
-                list(LeaseSchedule.objects.select_for_update().filter(lease=lease).values_list("pk"))
+                _lock_plans_for_posting(
+                    LEASES, list(LeaseSchedule.objects.filter(lease=lease).values_list("pk", flat=True))
+                )
                 plan_locked.set()
                 go_on.wait(10)
                 batch = LeaseInstallment.objects.filter(pk=second.pk).select_for_update(of=("self",))
@@ -86,8 +83,8 @@ def test_a_void_and_the_leases_posting_job_on_the_same_lease_do_not_deadlock(fle
     assert plan_locked.wait(10)
     voider = threading.Thread(target=void)
     voider.start()
-    _wait_until_blocked(1)  # the void holds the balance and the receipt and waits for the plan
-    go_on.set()  # the job now wants the receipt for the new week's prepayment
+    _wait_until_blocked(1)  # the void holds the balance and waits for the receipt the job holds
+    go_on.set()  # the job posts the new week (spending the credit) and commits; then the void goes on
     job.join(30)
     voider.join(30)
 
