@@ -18,7 +18,7 @@ from django.utils.html import format_html
 
 from batpay.jobs import runnable_jobs
 from batpay.models import JobRun
-from batpay.periods import is_period_start, last_closed_period
+from batpay.periods import is_period_start, last_closed_period, not_to_come
 
 RUN_PERMISSION = "batpay.run_jobrun"
 
@@ -36,7 +36,10 @@ class RunJobForm(forms.Form):
         period = self.cleaned_data["period"]
         if not is_period_start(period):
             raise forms.ValidationError(f"{period} is a {period:%A}; a period is named by its Sunday.")
-        return period
+        try:
+            return not_to_come(period)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 def enqueue(*, job: str, period, user) -> None:

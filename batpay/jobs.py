@@ -47,7 +47,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from batpay.metrics import collector
 from batpay.models import JobRun
 from batpay.money import ZERO, to_money
-from batpay.periods import last_closed_period, parse_period
+from batpay.periods import last_closed_period, not_to_come, parse_period
 from batpay.plans.services import post_due_installments
 from batpay.plans.source import get_source, registered_sources
 
@@ -310,7 +310,7 @@ def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = Non
 
 def task_period(value: str | None) -> dt.date:
     """A task's `period` argument: a Sunday (YYYY-MM-DD), or by default the period that ended last night."""
-    return parse_period(value) if value else last_closed_period()
+    return not_to_come(parse_period(value)) if value else last_closed_period()
 
 
 def task_actor(actor_id: int | None):

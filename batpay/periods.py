@@ -46,6 +46,17 @@ def last_closed_period(today: dt.date | None = None) -> dt.date:
     return previous_period(current_period(today))
 
 
+def not_to_come(start: dt.date) -> dt.date:
+    """Jobs run for the week under way or an earlier one, never for a week still to come: posting a
+    future week would charge drivers early in bulk. Raises ValueError otherwise."""
+    if start > current_period():
+        raise ValueError(
+            f"{start.isoformat()} is a week still to come; run jobs for this week ({current_period().isoformat()}) "
+            "or an earlier one"
+        )
+    return start
+
+
 def period_bounds(start: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """Aware datetimes [Sunday 00:00, next Sunday 00:00) in the project's time zone."""
     tz = timezone.get_default_timezone()

@@ -69,3 +69,19 @@ def test_role_groups_exist_with_their_permissions():
     assert "delete_driver" not in finance
     manager = {p.codename for p in groups["Manager"].permissions.all()}
     assert "view_driver" in manager and "add_driver" not in manager
+
+
+def test_jobs_refuse_a_week_still_to_come(capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from batpay.periods import WEEK, current_period, not_to_come
+
+    this_week = current_period()
+    assert not_to_come(this_week) == this_week
+    with pytest.raises(ValueError, match="still to come"):
+        not_to_come(this_week + WEEK)
+    for command in ("post_due_installments", "weekly_close"):
+        args = ["--source", "all"] if command == "post_due_installments" else []
+        with pytest.raises(CommandError, match="still to come"):
+            call_command(command, *args, "--period", (this_week + WEEK).isoformat())

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from batpay.jobs import run_posting_job, triggered_by
 from batpay.models import JobRun
-from batpay.periods import last_closed_period, parse_period
+from batpay.periods import last_closed_period, not_to_come, parse_period
 from batpay.plans.services import post_due_installments
 from batpay.plans.source import get_source, registered_sources
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, source: str, period: str | None, dry_run: bool, batch_size: int, **options):
         try:
-            period_start = parse_period(period) if period else last_closed_period()
+            period_start = not_to_come(parse_period(period)) if period else last_closed_period()
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if batch_size < 1:

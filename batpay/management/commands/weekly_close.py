@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from batpay.jobs import triggered_by, weekly_close
 from batpay.models import JobRun
-from batpay.periods import last_closed_period, parse_period
+from batpay.periods import last_closed_period, not_to_come, parse_period
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, period: str | None, **options):
         try:
-            closing = parse_period(period) if period else last_closed_period()
+            closing = not_to_come(parse_period(period)) if period else last_closed_period()
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         bar = tqdm(desc=f"weekly close {closing}", unit="job", disable=options["verbosity"] < 1, file=self.stderr._out)
