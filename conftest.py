@@ -6,6 +6,8 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from leases.testing import FleetFactory
+
 hypothesis_settings.register_profile(
     "batpay",
     deadline=None,
@@ -71,3 +73,14 @@ def _ledger_invariants_hold_after_each_scenario(request):
 
     found = violations()
     assert not found, "ledger invariants broken:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def finance(make_user):
+    return make_user("Finance")
+
+
+@pytest.fixture
+def fleet(finance):
+    """The fleet factory (`leases.testing`): fleet.driver(), fleet.vehicle(), fleet.medallion(), fleet.lease()."""
+    return FleetFactory(actor=finance)

@@ -8,11 +8,6 @@ class BatpayConfig(AppConfig):
 
     def ready(self) -> None:
         from batpay import metrics  # noqa: F401  (registers the collectors)
-        from batpay.jobs import ensure_beat_schedule_after_migrate
         from batpay.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="batpay.sync_role_permissions")
-        # Once per migrate (sender: this app), after every app's tables exist.
-        post_migrate.connect(
-            ensure_beat_schedule_after_migrate, sender=self, dispatch_uid="batpay.ensure_beat_schedule"
-        )

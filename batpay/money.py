@@ -2,6 +2,8 @@
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db import models
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12,2)
@@ -27,3 +29,8 @@ def to_money(value: Decimal | int | str) -> Decimal:
 def is_cents(value: Decimal) -> bool:
     """True when the amount has no fraction of a cent."""
     return value == value.quantize(CENT)
+
+
+def money_field(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
+    """A money column: numeric(12,2)."""
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)

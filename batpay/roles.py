@@ -8,7 +8,7 @@ an administrator added to a group by hand is never taken away.
 
 from fnmatch import fnmatchcase
 
-OUR_APPS = ("batpay", "leases", "ledger", "repairs", "loans")
+OUR_APPS = ("batpay", "leases", "ledger", "plans", "lease_schedules", "repairs", "loans", "statements", "operations")
 
 FINANCE = "Finance"
 CASHIER = "Cashier"
@@ -33,11 +33,19 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "loans.post_*",
         "loans.export_*",
         "ledger.view_*",
-        "ledger.import_trips",
-        "batpay.view_jobrun",
-        "batpay.run_jobrun",
+        "lease_schedules.view_*",
+        "statements.view_*",
+        "statements.import_trips",
+        "operations.view_jobrun",
+        "operations.run_jobrun",
     ),
-    CASHIER: ("ledger.view_*", "ledger.record_interim_payment", "leases.view_*"),
+    CASHIER: (
+        "ledger.view_*",
+        "ledger.record_interim_payment",
+        "leases.view_*",
+        "lease_schedules.view_*",
+        "statements.view_*",
+    ),
     MANAGER: ("*.view_*", "*.export_*"),
     CONTROLLER: ("*.view_*", "*.void_*"),
 }

@@ -64,11 +64,16 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
+    # The project's apps, lowest layer first (README, "Layout"; .importlinter enforces it).
     "batpay",
     "leases",
     "ledger",
+    "plans",
+    "lease_schedules",
     "repairs",
     "loans",
+    "statements",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -177,12 +182,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DriverStatusEnum": "leases.models.Driver.Status",
         "LeaseStatusEnum": "leases.models.Lease.Status",
-        "PlanStatusEnum": "batpay.plans.lifecycle.PlanStatus",
-        "InstallmentStatusEnum": "batpay.plans.lifecycle.InstallmentStatus",
-        "RequestedPlanStatusEnum": "batpay.plans.lifecycle.RequestedStatus",
-        "DtrStatusEnum": "ledger.models.DriverTransactionReport.Status",
+        "PlanStatusEnum": "plans.lifecycle.PlanStatus",
+        "InstallmentStatusEnum": "plans.lifecycle.InstallmentStatus",
+        "RequestedPlanStatusEnum": "plans.lifecycle.RequestedStatus",
+        "DtrStatusEnum": "statements.models.DriverTransactionReport.Status",
         "ReceiptKindEnum": "ledger.models.Receipt.Kind",
-        "TripRowKindEnum": "ledger.models.TripImportRow.Kind",
+        "TripRowKindEnum": "statements.models.TripImportRow.Kind",
     },
 }
 

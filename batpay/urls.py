@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from batpay.case_api import CaseView
 from batpay.metrics import metrics_view
 from batpay.views import ObtainTokenView
 
@@ -17,12 +16,15 @@ urlpatterns = [
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Each app's API by name, so this root module imports none of them.
     path("api/", include("leases.api.urls")),
+    path("api/", include("lease_schedules.api.urls")),
     path("api/ledger/", include("ledger.api.urls")),
-    path("api/dtrs/", include("ledger.api.dtr_urls")),
+    path("api/ledger/", include("statements.api.trip_urls")),
+    path("api/dtrs/", include("statements.api.urls")),
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
-    re_path(r"^api/cases/(?P<case_no>[A-Z]+-[0-9]{4}-[0-9]+)/?$", CaseView.as_view(), name="case"),
+    path("api/cases/", include("plans.case_urls")),
     path("metrics", metrics_view, name="metrics"),
 ]
 

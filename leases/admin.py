@@ -2,26 +2,22 @@
 
 A form's `clean()` asks the service to validate (showing a refused rule on the field it names),
 and `save_model` / `delete_model` call the service to write, which also records the audit row.
-Exports go through django-import-export and need the `export_<model>` permission. A lease shows
-its schedule below the form, and the list's "Terminate selected leases early…" action asks for the
-last day, a reason and an optional cancellation fee before calling `lease_terminate`.
+Exports go through django-import-export and need the `export_<model>` permission. The lease
+page's schedule and the "Terminate selected leases early…" action are added by `lease_schedules`.
 """
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib import admin
 from django.contrib.auth import get_permission_codename
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
-from django.utils.html import format_html, format_html_join
 from import_export.admin import ExportActionMixin
 
 from batpay.errors import DomainError
-from leases import resources, selectors, services
+from leases import resources, services
 from leases.models import Driver, Lease, Medallion, Vehicle
 
 
@@ -231,78 +227,5 @@ class LeaseAdmin(FleetAdmin):
         "=vehicle__plate_number",
     )
     autocomplete_fields = ("primary_driver", "additional_drivers", "vehicle", "medallion")
-    readonly_fields = ("lease_number", "created_at", "updated_at", "weekly_schedule")
+    readonly_fields = ("lease_number", "created_at", "updated_at")
     date_hierarchy = "start_date"
-    actions = ["terminate_leases"]
-
-    @admin.display(description="Schedule")
-    def weekly_schedule(self, obj: Lease) -> str:
-        if obj.pk is None:
-            return "Written when the lease is saved: one installment per week, partial weeks prorated."
-        schedule, installments = selectors.lease_schedule(obj)
-        if schedule is None:
-            return "None: the lease was entered already closed."
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    item.installment_id,
-                    item.period_start,
-                    item.period_end,
-                    item.days,
-                    item.weekly_rate,
-                    item.amount,
-                    item.get_status_display(),
-                    item.posting_id or "",
-                )
-                for item in installments
-            ),
-        )
-        return format_html(
-            "<p>{} · {} · written through the week of {}</p>"
-            "<table><thead><tr><th>Installment</th><th>Week from</th><th>to</th><th>Days</th><th>Weekly rate</th>"
-            "<th>Amount</th><th>Status</th><th>Posting</th></tr></thead><tbody>{}</tbody></table>",
-            schedule.schedule_id,
-            schedule.get_status_display(),
-            schedule.scheduled_through or "-",
-            rows,
-        )
-
-    @admin.action(description="Terminate selected leases early…", permissions=["change"])
-    def terminate_leases(self, request: HttpRequest, queryset: QuerySet[Lease]):
-        form = TerminateForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            done = 0
-            for lease in queryset.order_by("lease_number"):
-                try:
-                    services.lease_terminate(actor=request.user, lease=lease, **form.cleaned_data)
-                except DomainError as exc:
-                    self.message_user(request, f"{lease.lease_number}: {exc.message}", messages.ERROR)
-                else:
-                    done += 1
-            if done:
-                self.message_user(request, f"{done} lease(s) terminated.", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Terminate leases early",
-            "opts": self.opts,
-            "leases": queryset.order_by("lease_number"),
-            "form": form,
-            "action": "terminate_leases",
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "leases/admin/terminate.html", context)
-
-
-class TerminateForm(forms.Form):
-    termination_date = forms.DateField(help_text="The lease's last day (YYYY-MM-DD).")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), max_length=500)
-    cancellation_fee = forms.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
-        required=False,
-        help_text="Charged to the driver as a CANCELLATION_FEE in the termination week; leave empty for none.",
-    )

@@ -3,7 +3,7 @@ queries, whatever the page size, so a page of 1,000 leases costs what a page of 
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from leases.models import Driver, Lease, LeaseInstallment, LeaseSchedule, Medallion, Vehicle
+from leases.models import Driver, Lease, Medallion, Vehicle
 
 # A search box gets a few words; more only make the query slower without narrowing it.
 MAX_SEARCH_TERMS = 5
@@ -58,12 +58,3 @@ def lease_search(queryset: QuerySet[Lease], text: str) -> QuerySet[Lease]:
 
 def _terms(text: str) -> list[str]:
     return text.split()[:MAX_SEARCH_TERMS]
-
-
-def lease_schedule(lease: Lease) -> tuple[LeaseSchedule | None, list[LeaseInstallment]]:
-    """The lease's schedule and its installments by period (two queries); (None, []) for a lease
-    entered already closed, which has none."""
-    schedule = LeaseSchedule.objects.filter(lease=lease).first()
-    if schedule is None:
-        return None, []
-    return schedule, list(schedule.installments.order_by("period_start"))

@@ -6,8 +6,8 @@ balances (by id), then receipts (by id), then postings (by id) — so concurrent
 earnings and voids serialise instead of deadlocking. Work that touches a
 whole fleet (posting installments, applying earnings) runs in a few set-based statements.
 
-Who depends on balances closing or reopening (installment plans) registers a listener per
-category; the ledger calls it inside the same transaction.
+Who depends on balances closing or reopening (installment plans) registers a `BalanceListener`
+in `BALANCE_LISTENERS`; the ledger calls it inside the same transaction.
 """
 
 from __future__ import annotations
@@ -27,21 +27,24 @@ from batpay.audit import audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from batpay.money import MAX_AMOUNT, ZERO, to_money
 from batpay.periods import is_period_start, period_start
+from batpay.registry import Registry
 from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt
 
 VOID_REASON_MIN_LENGTH = 10
 
 # --- listeners --------------------------------------------------------------------------------
 
-BalanceListener = Callable[[list[str]], None]
-_listeners: dict[str, list[BalanceListener]] = defaultdict(list)
+
+@dataclass(frozen=True)
+class BalanceListener:
+    """`notify(source_references)` runs inside the ledger's transaction whenever balances of
+    `category` close (paid off) or reopen (a void)."""
+
+    category: str
+    notify: Callable[[list[str]], None]
 
 
-def register_balance_listener(category: str, listener: BalanceListener) -> None:
-    """`listener(source_references)` runs inside the ledger's transaction whenever balances of
-    `category` close (paid off) or reopen (a void). Registering the same function twice is a no-op."""
-    if listener not in _listeners[category]:
-        _listeners[category].append(listener)
+BALANCE_LISTENERS: Registry[BalanceListener] = Registry("balance listener")
 
 
 def _notify(changed: Iterable[tuple[str, str]]) -> None:
@@ -49,8 +52,9 @@ def _notify(changed: Iterable[tuple[str, str]]) -> None:
     for category, reference in changed:
         by_category[category].add(reference)
     for category, references in by_category.items():
-        for listener in _listeners.get(category, ()):
-            listener(sorted(references))
+        for listener in BALANCE_LISTENERS:
+            if listener.category == category:
+                listener.notify(sorted(references))
 
 
 # --- input checks -----------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from batpay.errors import DomainError
-from batpay.plans.admin import InstallmentAdminMixin, PlanAdminMixin, service_values
-from batpay.plans.lifecycle import PlanStatus
 from loans import selectors, services
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.models import Loan, LoanInstallment
 from loans.plan import LOANS
+from plans.admin import InstallmentAdminMixin, PlanAdminMixin, service_values
+from plans.lifecycle import PlanStatus
 
 PREVIEW = "_preview"
 # Form field → service argument.

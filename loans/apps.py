@@ -6,8 +6,8 @@ class LoansConfig(AppConfig):
     verbose_name = "Driver loans"
 
     def ready(self) -> None:
-        from batpay.plans.source import register_source
         from loans import cases  # noqa: F401  (registers the guided-entry flow)
         from loans.plan import LOANS
+        from plans.services import register_source
 
         register_source(LOANS)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from batpay.cases import CaseFlow, CaseStep, load_schema, register_flow
 from loans.services import loan_create_from_case
+from plans.cases import CaseFlow, CaseStep, load_schema, register_flow
 
 LOAN_ENTER_DETAILS = "LOAN_ENTER_DETAILS"
 SCHEMA = load_schema(Path(__file__).parent / "schemas" / "loan_enter_details.json")

@@ -1,6 +1,6 @@
 """The columns of the loan exports, shared by the API and the admin (same table, every format)."""
 
-from batpay.plans.exports import Column
+from plans.exports import Column
 
 LOAN_COLUMNS = [
     Column("Loan ID", lambda r: r.loan_id),

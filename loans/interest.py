@@ -21,8 +21,8 @@ from decimal import Decimal, localcontext
 from batpay.errors import InvalidInput
 from batpay.money import to_money
 from batpay.periods import WEEK, period_end
-from batpay.plans.matrix import split_amount
-from batpay.plans.schedule import ScheduledInstallment, build_schedule
+from plans.matrix import split_amount
+from plans.schedule import ScheduledInstallment, build_schedule
 
 DAYS_IN_YEAR = 365
 

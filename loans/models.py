@@ -1,6 +1,6 @@
 """Driver loans, repaid with simple interest as weekly installment plans (SPEC §4).
 
-The lifecycle, schedule and posting come from `batpay.plans`; this module adds what a loan is.
+The lifecycle, schedule and posting come from `plans`; this module adds what a loan is.
 An installment's `amount` is its total due (principal + interest): that is what is posted.
 """
 
@@ -9,7 +9,8 @@ import datetime as dt
 from django.db import models
 from django.db.models import F, Q
 
-from batpay.plans.models import Installment, Plan, money_field
+from batpay.money import money_field
+from plans.models import Installment, Plan
 
 
 class Loan(Plan):

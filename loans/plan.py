@@ -4,8 +4,8 @@ A loan is the driver's and the lease's; it is not a charge on a car, so its obli
 no vehicle or medallion (the lease links them to the DTR).
 """
 
-from batpay.plans.source import PlanSource
 from loans.models import Loan, LoanInstallment
+from plans.source import PlanSource
 
 LOANS = PlanSource(
     name="loans",

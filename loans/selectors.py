@@ -1,4 +1,4 @@
-"""Reads of driver loans and their installments. Paid figures come from the ledger (batpay.plans.selectors)."""
+"""Reads of driver loans and their installments. Paid figures come from the ledger (plans.selectors)."""
 
 from __future__ import annotations
 

@@ -25,14 +25,14 @@ from django.utils import timezone
 from batpay.audit import audit
 from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
 from batpay.money import ZERO, to_money
-from batpay.plans import services as plans
-from batpay.plans.lifecycle import PlanStatus
-from batpay.plans.matrix import clean_plan_amount, weekly_installment
-from batpay.plans.schedule import ScheduledInstallment, resolve_start_week
 from leases.models import Driver, Lease
 from loans.interest import check_loan_date, loan_schedule
 from loans.models import Loan
 from loans.plan import LOANS
+from plans import services as plans
+from plans.lifecycle import PlanStatus
+from plans.matrix import clean_plan_amount, weekly_installment
+from plans.schedule import ScheduledInstallment, resolve_start_week
 
 FIELDS = ("driver_id", "lease_id", "loan_amount", "interest_rate", "loan_date", "start_week", "purpose")
 EDITABLE_AFTER_CONFIRMATION = frozenset({"purpose"})

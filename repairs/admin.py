@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from batpay.errors import DomainError
-from batpay.plans.admin import InstallmentAdminMixin, PlanAdminMixin, service_values
-from batpay.plans.lifecycle import PlanStatus
+from plans.admin import InstallmentAdminMixin, PlanAdminMixin, service_values
+from plans.lifecycle import PlanStatus
 from repairs import selectors, services
 from repairs.exports import INSTALLMENT_COLUMNS, REPAIR_COLUMNS
 from repairs.models import RepairInstallment, RepairInvoice

@@ -6,7 +6,7 @@ class RepairsConfig(AppConfig):
     verbose_name = "Repairs"
 
     def ready(self) -> None:
-        from batpay.plans.source import register_source
+        from plans.services import register_source
         from repairs import cases  # noqa: F401  (registers the guided-entry flow)
         from repairs.plan import REPAIRS
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from batpay.cases import CaseFlow, CaseStep, load_schema, register_flow
+from plans.cases import CaseFlow, CaseStep, load_schema, register_flow
 from repairs.services import repair_create_from_case
 
 REPAIR_ENTER_DETAILS = "REPAIR_ENTER_DETAILS"

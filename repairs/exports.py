@@ -1,6 +1,6 @@
 """The columns of the repair exports, shared by the API and the admin (same table, every format)."""
 
-from batpay.plans.exports import Column
+from plans.exports import Column
 
 REPAIR_COLUMNS = [
     Column("Repair ID", lambda r: r.repair_id),

@@ -1,6 +1,6 @@
 """Repair invoices charged to drivers, repaid as weekly installment plans (SPEC §4).
 
-The lifecycle, schedule and posting come from `batpay.plans`; this module adds what a repair is.
+The lifecycle, schedule and posting come from `plans`; this module adds what a repair is.
 """
 
 from django.contrib.postgres.indexes import OpClass
@@ -8,8 +8,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from batpay.plans.lifecycle import PlanStatus
-from batpay.plans.models import Installment, Plan, money_field
+from batpay.money import money_field
+from plans.lifecycle import PlanStatus
+from plans.models import Installment, Plan
 
 
 class RepairInvoice(Plan):

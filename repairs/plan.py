@@ -1,6 +1,6 @@
 """Repairs on the shared installment-plan mechanism: the few lines that plug them in."""
 
-from batpay.plans.source import PlanSource
+from plans.source import PlanSource
 from repairs.models import RepairInstallment, RepairInvoice
 
 REPAIRS = PlanSource(

@@ -1,10 +1,10 @@
-"""Reads of repair invoices and installments. Paid figures come from the ledger (batpay.plans.selectors)."""
+"""Reads of repair invoices and installments. Paid figures come from the ledger (plans.selectors)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from batpay.plans.lifecycle import PlanStatus
+from plans.lifecycle import PlanStatus
 from repairs.models import RepairInstallment, RepairInvoice
 
 

@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from batpay.audit import audit
 from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
-from batpay.plans import services as plans
-from batpay.plans.lifecycle import PlanStatus
-from batpay.plans.matrix import clean_plan_amount, split_amount, weekly_installment
-from batpay.plans.schedule import build_schedule, resolve_start_week
 from leases.models import Driver, Lease, Medallion, Vehicle
+from plans import services as plans
+from plans.lifecycle import PlanStatus
+from plans.matrix import clean_plan_amount, split_amount, weekly_installment
+from plans.schedule import build_schedule, resolve_start_week
 from repairs.models import RepairInvoice
 from repairs.plan import REPAIRS
 from repairs.selectors import repair_duplicate_of

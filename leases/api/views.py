@@ -1,9 +1,8 @@
 """The fleet API: /api/drivers/, /api/vehicles/, /api/medallions/, /api/leases/.
 
 Views clean the input and call `leases.services`; nothing here decides a business rule. Each
-resource offers list, retrieve, create (POST), partial update (PATCH) and delete; a lease also
-has `GET /api/leases/{id}/schedule/` (its weekly installments) and `POST /api/leases/{id}/terminate/`
-(end it early: `termination_date`, `reason`, optional `cancellation_fee`). Roles decide
+resource offers list, retrieve, create (POST), partial update (PATCH) and delete (a lease's
+schedule and early termination are `lease_schedules.api`'s). Roles decide
 who may do what through the model permissions; only superusers hold the delete permissions.
 """
 
@@ -14,21 +13,16 @@ from django.db.models import Model, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from batpay.money import ZERO
-from batpay.plans.lifecycle import InstallmentStatus
 from leases import selectors, services
 from leases.api import filters
 from leases.api.serializers import (
     DriverInputSerializer,
     DriverSerializer,
     LeaseInputSerializer,
-    LeaseScheduleSerializer,
     LeaseSerializer,
-    LeaseTerminateSerializer,
     MedallionInputSerializer,
     MedallionSerializer,
     VehicleInputSerializer,
@@ -166,13 +160,6 @@ class LeaseViewSet(FleetViewSet):
         "id",
     ]
 
-    # Ending a lease early is a change of the lease (as PATCH status=TERMINATED is); seeing its
-    # schedule needs the installments' view permission as well.
-    action_permissions = {
-        "terminate": ["leases.change_lease"],
-        "schedule": ["leases.view_lease", "leases.view_leaseinstallment"],
-    }
-
     def get_queryset(self) -> QuerySet[Lease]:
         return selectors.lease_list()
 
@@ -184,33 +171,3 @@ class LeaseViewSet(FleetViewSet):
 
     def delete_with(self, obj: Lease) -> None:
         services.lease_delete(actor=self.request.user, lease=obj)
-
-    @extend_schema(responses={200: LeaseScheduleSerializer})
-    @action(detail=True, methods=["get"], url_path="schedule")
-    def schedule(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lease = self.get_object()
-        schedule, installments = selectors.lease_schedule(lease)
-        totals = dict.fromkeys(InstallmentStatus.values, ZERO)
-        for item in installments:
-            totals[item.status] += item.amount
-        body = {
-            "lease_id": lease.pk,
-            "lease_number": lease.lease_number,
-            "schedule_id": schedule.schedule_id if schedule else None,
-            "status": schedule.status if schedule else None,
-            "weekly_rate": lease.weekly_rate,
-            "start_week": schedule.start_week if schedule else None,
-            "scheduled_through": schedule.scheduled_through if schedule else None,
-            "totals": totals,
-            "installments": installments,
-        }
-        return Response(LeaseScheduleSerializer(body).data)
-
-    @extend_schema(request=LeaseTerminateSerializer, responses={200: LeaseSerializer})
-    @action(detail=True, methods=["post"])
-    def terminate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lease = self.get_object()
-        incoming = LeaseTerminateSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        terminated = services.lease_terminate(actor=request.user, lease=lease, **incoming.validated_data)
-        return Response(self._output(terminated))

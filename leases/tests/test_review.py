@@ -10,10 +10,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from batpay.periods import WEEK
-from batpay.plans.services import _installment_rows, _lock_plans_for_posting, _post, post_installments
-from leases.models import LeaseInstallment, LeaseSchedule
-from leases.plan import LEASES
+from lease_schedules.models import LeaseInstallment, LeaseSchedule
+from lease_schedules.services import LEASES
 from ledger import services as ledger
+from plans.services import _installment_rows, _lock_plans_for_posting, _post, post_installments
 
 P0 = dt.date(2025, 9, 28)
 

@@ -9,7 +9,7 @@ from batpay.errors import Conflict, ErrorCode, InvalidInput
 from batpay.models import AuditEvent
 from leases import services
 from leases.models import Driver, Lease, Medallion, Vehicle
-from leases.tests.conftest import START, FleetFactory
+from leases.testing import START, FleetFactory
 
 pytestmark = pytest.mark.django_db
 

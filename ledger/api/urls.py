@@ -3,15 +3,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from ledger.api import dtr_views, views
+from ledger.api import views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("postings", views.PostingViewSet, basename="ledger-posting")
 router.register("balances", views.BalanceViewSet, basename="ledger-balance")
 router.register("receipts", views.ReceiptViewSet, basename="ledger-receipt")
-router.register("trips", dtr_views.TripViewSet, basename="ledger-trip")
-router.register("trip-imports", dtr_views.TripImportViewSet, basename="ledger-trip-import")
-router.register("trip-rows", dtr_views.TripImportRowViewSet, basename="ledger-trip-row")
 
 urlpatterns = [
     path("postings/<int:pk>/void", views.PostingVoidView.as_view(), name="ledger-posting-void"),

@@ -395,7 +395,7 @@ def test_balances_as_of_reproduce_the_past(fleet):
 
 def test_listeners_hear_closing_and_reopening(fleet):
     heard = []
-    services.register_balance_listener("REPAIRS", heard.append)
+    services.BALANCE_LISTENERS.register("test", services.BalanceListener(category="REPAIRS", notify=heard.append))
     try:
         lease = fleet.lease()
         charge(lease, Category.REPAIRS, "100.00", "RPR-9-01")
@@ -404,7 +404,7 @@ def test_listeners_hear_closing_and_reopening(fleet):
         services.void_posting(posting=receipt.postings.get(), reason="Earnings were misattributed")
         assert heard == [["RPR-9-01"], ["RPR-9-01"]]
     finally:
-        services._listeners["REPAIRS"].remove(heard.append)
+        services.BALANCE_LISTENERS._entries.pop("test")
 
 
 def test_check_ledger_command_reports_violations(fleet, capsys):

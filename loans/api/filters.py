@@ -1,7 +1,7 @@
 import django_filters
 
-from batpay.plans.lifecycle import InstallmentStatus, PlanStatus
 from loans.models import Loan, LoanInstallment
+from plans.lifecycle import InstallmentStatus, PlanStatus
 
 
 class LoanFilter(django_filters.FilterSet):

@@ -4,7 +4,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from batpay.plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites, StableOrderingFilter
 from loans import selectors, services
 from loans.api.filters import LoanFilter, LoanInstallmentFilter
 from loans.api.serializers import (
@@ -17,6 +16,7 @@ from loans.api.serializers import (
 )
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.plan import LOANS
+from plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites, StableOrderingFilter
 
 WRITES = PlanWrites(
     create=services.loan_create,

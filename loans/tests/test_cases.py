@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from batpay.models import Case
 from loans.models import Loan
+from plans.models import Case
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ import io
 
 from django.core.management import call_command
 
-from loans import services, tasks
+from loans import services
 from loans.models import LoanInstallment
+from operations import tasks
 
 from .conftest import P1
 
@@ -36,9 +37,9 @@ def test_command_posts_due_loan_installments_once(make_loan, finance):
 
 def test_celery_task_is_thin_and_idempotent(make_loan):
     make_loan("300.00", rate="0")
-    result = tasks.post_due_installments.apply(kwargs={"period": P3.isoformat()}).get()
+    result = tasks.post_loan_installments.apply(kwargs={"period": P3.isoformat()}).get()
     assert result == {"source": "loans", "period": P3.isoformat(), "installments": 3, "amount": "300.00"}
-    assert tasks.post_due_installments.apply(kwargs={"period": P3.isoformat()}).get()["installments"] == 0
+    assert tasks.post_loan_installments.apply(kwargs={"period": P3.isoformat()}).get()["installments"] == 0
 
 
 def test_metrics_report_loans(make_loan, client):

@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from batpay.plans.lifecycle import InstallmentStatus, PlanStatus
+from plans.lifecycle import InstallmentStatus, PlanStatus
 from repairs.models import RepairInstallment, RepairInvoice
 
 

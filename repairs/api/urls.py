@@ -1,4 +1,4 @@
-from batpay.plans.api import OptionalSlashRouter
+from plans.api import OptionalSlashRouter
 from repairs.api.views import RepairInstallmentViewSet, RepairViewSet
 
 # The installment routes come first so `repairs/installments/…` is never read as a repair id

@@ -4,7 +4,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from batpay.plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites, StableOrderingFilter
+from plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites, StableOrderingFilter
 from repairs import selectors, services
 from repairs.api.filters import RepairFilter, RepairInstallmentFilter
 from repairs.api.serializers import (

@@ -2,7 +2,7 @@
 
 import pytest
 
-from batpay.models import Case
+from plans.models import Case
 from repairs.models import RepairInvoice
 
 

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from repairs import services, tasks
+from operations import tasks
+from repairs import services
 from repairs.models import RepairInstallment
 
 from .conftest import P1
@@ -60,9 +61,9 @@ def test_command_refuses_a_period_that_is_not_a_sunday():
 
 def test_celery_task_is_thin_and_idempotent(make_repair):
     make_repair("300.00")
-    result = tasks.post_due_installments.apply(kwargs={"period": P3.isoformat()}).get()
+    result = tasks.post_repair_installments.apply(kwargs={"period": P3.isoformat()}).get()
     assert result == {"source": "repairs", "period": P3.isoformat(), "installments": 3, "amount": "300.00"}
-    again = tasks.post_due_installments.apply(kwargs={"period": P3.isoformat()}).get()
+    again = tasks.post_repair_installments.apply(kwargs={"period": P3.isoformat()}).get()
     assert again["installments"] == 0
 
 

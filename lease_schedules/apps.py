@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class LeaseSchedulesConfig(AppConfig):
+    name = "lease_schedules"
+    verbose_name = "Lease schedules"
+
+    def ready(self) -> None:
+        from lease_schedules.services import FOLLOWER, LEASES
+        from leases.services import LEASE_FOLLOWERS
+        from plans.services import register_source
+
+        register_source(LEASES)
+        LEASE_FOLLOWERS.register("lease_schedules", FOLLOWER)

@@ -1,0 +1,206 @@
+"""`manage.py bench weekly_close`: a fleet's week from its trips file to its DTRs, and PDFs per second.
+
+A seed_demo fleet of 10,000 leases gets the week's LEASE charges (and EZPASS on some), and a
+trips CSV of about 30 realistic trips per lease (additional drivers drive some; two in three
+paid by card). The file is imported, then the week is closed — TAXES charges and EARNINGS
+through the waterfall — and every lease gets its DTR snapshot. The DTR PDFs are rendered
+separately: a sample of them, one process, so the rate is per core.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.management import call_command
+from django.db import connection
+from pypdf import PdfReader
+
+from batpay.periods import last_closed_period, period_bounds, period_end
+from leases.models import Lease
+from ledger import services
+from ledger.categories import Category
+from operations.bench import Report, benchmark
+from statements.close import close_earnings
+from statements.dtr import generate_dtrs, render_pdf
+from statements.models import DriverTransactionReport
+from statements.trips import COLUMNS, import_trips
+
+TRIPS_PER_LEASE = 30
+PDF_SAMPLE = 50
+CENT = Decimal("0.01")
+
+
+def _fleet(report: Report, leases: int, period: dt.date) -> list[tuple]:
+    """Leases in force on the week's Saturday, with their drivers, medallion and dates."""
+    with report.timed("seed_demo") as t:
+        call_command("seed_demo", leases=leases, as_of=period_end(period), stdout=io.StringIO(), stderr=io.StringIO())
+    report.rate("fleet: seed_demo leases (in force on the week's Saturday)", leases, t["seconds"])
+    rows = []
+    for lease in Lease.objects.select_related("primary_driver", "medallion").prefetch_related("additional_drivers"):
+        extra = [driver.tlc_license_number for driver in lease.additional_drivers.all()]
+        rows.append((lease, [lease.primary_driver.tlc_license_number, *extra]))
+    return rows
+
+
+def _charges(fleet, period: dt.date, rng: random.Random) -> None:
+    rows = []
+    for lease, _ in fleet:
+        common = {"driver_id": lease.primary_driver_id, "lease_id": lease.pk, "period": period}
+        rows.append(
+            services.ObligationRow(
+                category=Category.LEASE,
+                source_reference=f"BENCH-LEASE-{lease.pk}-{period}",
+                amount=lease.weekly_rate,
+                description="Weekly lease",
+                **common,
+            )
+        )
+        if rng.random() < 0.5:
+            rows.append(
+                services.ObligationRow(
+                    category=Category.EZPASS,
+                    source_reference=f"BENCH-EZP-{lease.pk}-{period}",
+                    amount=Decimal(rng.randint(500, 6000)) * CENT,
+                    description="E-ZPass tolls",
+                    **common,
+                )
+            )
+    services.post_obligations(rows=rows)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _trip_row(rng: random.Random, trip_id: str, license_: str, medallion: str, start: dt.datetime) -> list[str]:
+    fare = Decimal(rng.randint(800, 6500)) * CENT
+    card = rng.random() < 2 / 3
+    tips = (fare * Decimal(rng.choice((0, 15, 20, 25))) / 100).quantize(CENT) if card else Decimal("0.00")
+    airport = rng.random() < 0.08
+    tolls = Decimal("6.94") if airport and rng.random() < 0.5 else Decimal("0.00")
+    manhattan = rng.random() < 0.7
+    fees = [
+        Decimal("0.50"),
+        Decimal("1.00"),
+        Decimal("2.50") if manhattan else Decimal("0.00"),
+        Decimal("0.75") if manhattan else Decimal("0.00"),
+        Decimal("1.75") if airport else Decimal("0.00"),
+    ]
+    total = fare + tips + tolls + sum(fees)
+    end = start + dt.timedelta(minutes=rng.randint(6, 55))
+    return [
+        trip_id,
+        license_,
+        medallion,
+        start.strftime("%Y-%m-%dT%H:%M:%S"),
+        end.strftime("%Y-%m-%dT%H:%M:%S"),
+        "CARD" if card else "CASH",
+        _money(fare),
+        _money(tips),
+        _money(tolls),
+        *(_money(fee) for fee in fees),
+        _money(total),
+    ]
+
+
+def write_trips(path: Path, fleet, period: dt.date, per_lease: int, rng: random.Random) -> int:
+    """The week's trips as the card-payment system exports them; each within its lease's dates."""
+    first, _ = period_bounds(period)
+    week_start = first.replace(tzinfo=None)
+    count = 0
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        for lease, licenses in fleet:
+            days = [
+                day
+                for day in range(7)
+                if lease.start_date <= period + dt.timedelta(days=day)
+                and (lease.end_date is None or lease.end_date >= period + dt.timedelta(days=day))
+            ]
+            for n in range(per_lease):
+                day = rng.choice(days)
+                start = week_start + dt.timedelta(days=day, minutes=rng.randint(0, 24 * 60 - 60))
+                license_ = licenses[0] if rng.random() < 0.75 else rng.choice(licenses)
+                writer.writerow(_trip_row(rng, f"{lease.lease_number}-{period:%Y%m%d}-{n:03d}", license_,
+                                          lease.medallion.number, start))  # fmt: skip
+                count += 1
+    return count
+
+
+@benchmark("weekly_close")
+def weekly_close_benchmark(report: Report) -> None:
+    leases = report.n(10_000)
+    period = last_closed_period()
+    rng = random.Random(20250928)
+    fleet = _fleet(report, leases, period)
+    _charges(fleet, period, rng)
+    report.line("week", f"{period} – {period_end(period)}; LEASE charges for every lease, EZPASS for about half")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trips.csv"
+        with report.timed("write csv") as written:
+            rows = write_trips(path, fleet, period, TRIPS_PER_LEASE, rng)
+        report.rate(f"trips CSV written ({path.stat().st_size / 1e6:.1f} MB)", rows, written["seconds"])
+        with report.timed("import") as imported, path.open("rb") as stream:
+            batch = import_trips(stream=stream, file_name=path.name)
+        report.rate("import_trips (parse, COPY, match, insert)", batch.imported, imported["seconds"])
+        report.line(
+            "  rows / new / kept for review",
+            f"{batch.rows:,} / {batch.imported:,} / {batch.kept_for_review:,}",
+        )
+        per_100k = imported["seconds"] * 100_000 / max(batch.rows, 1)
+        report.budget("budget: 100,000 rows import < 20 s", per_100k < 20, f"{per_100k:.1f} s per 100,000 rows")
+        with report.timed("reimport") as again, path.open("rb") as stream:
+            repeat = import_trips(stream=stream, file_name=path.name)
+        report.line(
+            "re-importing the same file (no-op)",
+            f"{repeat.imported} new, {repeat.already_imported:,} already imported in {again['seconds']:.2f} s",
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    with report.timed("close") as close_time:
+        summary = close_earnings(period=period)
+    report.rate("close_earnings: TAXES + EARNINGS, waterfall (leases)", summary.leases, close_time["seconds"])
+    report.line(
+        "  taxes / earnings / applied / due to drivers",
+        f"{summary.taxes:,} / {summary.earnings:,} / {summary.applied:,} / {summary.unapplied:,}",
+    )
+    with report.timed("dtrs") as dtr_time:
+        dtrs = generate_dtrs(period=period, render=False)
+    report.rate("generate_dtrs: DTR snapshots", dtrs.generated, dtr_time["seconds"])
+    total = close_time["seconds"] + dtr_time["seconds"]
+    scaled = total * 10_000 / leases
+    report.line("weekly_close (close_earnings + generate_dtrs)", f"{total:.2f} s for {leases:,} leases")
+    report.budget("budget: weekly_close for 10,000 leases < 60 s", scaled < 60, f"{scaled:.1f} s per 10,000 leases")
+    report.line("  with the trips import before it", f"{total + imported['seconds']:.2f} s")
+
+    with report.timed("rerun") as rerun:
+        again_close = close_earnings(period=period)
+        again_dtrs = generate_dtrs(period=period, render=False)
+    report.line(
+        "re-running both steps (idempotent no-op)",
+        f"closed already: {again_close.already_closed}, {again_dtrs.generated} DTRs in {rerun['seconds']:.2f} s",
+    )
+    with report.timed("check") as check:
+        call_command("check_ledger", stdout=io.StringIO())
+    report.line("check_ledger over the whole bench ledger", f"sound, {check['seconds']:.2f} s")
+
+    sample = list(DriverTransactionReport.objects.order_by("?")[:PDF_SAMPLE])
+    render_pdf(sample[0])  # the first render loads WeasyPrint and the fonts
+    with report.timed("pdf") as pdf_time:
+        pdfs = [render_pdf(dtr) for dtr in sample]
+    rate = len(sample) / pdf_time["seconds"]
+    pages = sum(len(PdfReader(io.BytesIO(content)).pages) for content in pdfs)
+    report.line(
+        f"DTR PDFs rendered in one process ({len(sample)}, {pages} pages)",
+        f"{pdf_time['seconds']:.2f} s = {rate:.1f} PDFs per second per core",
+    )
+    report.line("  a week's PDFs for 10,000 leases on one core", f"{10_000 / rate / 60:.0f} min")

@@ -1,0 +1,403 @@
+"""The scheduled jobs (SPEC §6): recorded, locked runs per job and period, and the weekly close.
+
+Every run of a job — by a Celery worker, a `manage.py` command or the weekly close — goes through
+`run_job`, which
+
+- takes a PostgreSQL advisory lock per (job, period) for as long as the run lasts. It is a
+  session lock, not a transaction lock, because the posting jobs commit batch by batch; the
+  server releases it when the session ends, so a killed worker never leaves it behind. A second
+  copy of the job waits for the first and then finds nothing left to do;
+- records a `JobRun`: RUNNING (committed at once, so the admin shows it), then SUCCEEDED with
+  what the work returned or FAILED with the error. A run still RUNNING when the lock is next
+  taken belongs to a process that died; that run is marked INTERRUPTED and the new run finishes
+  the work, which every job does exactly once because every job is idempotent.
+
+Jobs run outside any transaction (the JobRun row and the posting batches each commit on their own);
+a call from inside `transaction.atomic` is refused with RuntimeError.
+
+The weekly close (`weekly_close`, task `ledger.weekly_close`) first makes sure each posting job
+has a completed run for the period, running those that have not, then runs every registered
+close step in order (`statements.close.CLOSE_STEPS`), each as its own locked, recorded run. A
+step is called as `fn(period=<date>, actor=<user or None>, progress=<callable(total, done) or
+None>)`, returns a `StepResult` and must be idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from celery import current_task
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db.models import Count
+from django.utils import timezone
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from batpay.metrics import collector
+from batpay.money import to_money
+from batpay.periods import last_closed_period, not_to_come, parse_period
+from batpay.steps import CloseStep, Progress, StepResult
+from operations.models import JobRun
+from plans.services import post_due_installments
+from plans.source import get_source, registered_sources
+from statements.close import CLOSE_STEPS
+
+logger = logging.getLogger("operations.jobs")
+
+WEEKLY_CLOSE = "ledger.weekly_close"
+DEFAULT_BATCH_SIZE = 5000
+INTERRUPTED_NOTE = (
+    "The process running this job stopped before it finished (killed, or its machine went down). "
+    "What it committed stays; the run that marked it interrupted completed the rest."
+)
+
+
+def posting_job(source: str) -> str:
+    """The job (and Celery task) name of a plan source's weekly posting: `leases.post_due_installments`."""
+    return f"{source}.post_due_installments"
+
+
+def step_job(step: CloseStep) -> str:
+    """A close step's job name: `ledger.weekly_close.ledger.generate_dtrs`."""
+    return f"{WEEKLY_CLOSE}.{step.name}"
+
+
+def close_steps() -> list[CloseStep]:
+    return list(CLOSE_STEPS)
+
+
+def runnable_jobs() -> list[str]:
+    """The jobs an operator can start for a period: each source's posting, then the weekly close."""
+    return [posting_job(source.name) for source in registered_sources()] + [WEEKLY_CLOSE]
+
+
+# --- who runs a job ------------------------------------------------------------------------------
+
+_trigger: ContextVar[str | None] = ContextVar("batpay_job_trigger", default=None)
+_parent: ContextVar[JobRun | None] = ContextVar("batpay_job_parent", default=None)
+
+
+@contextmanager
+def triggered_by(trigger: str) -> Iterator[None]:
+    """Record the runs started inside the block as started by `trigger` (a command says COMMAND)."""
+    token = _trigger.set(trigger)
+    try:
+        yield
+    finally:
+        _trigger.reset(token)
+
+
+def _origin() -> tuple[str, str]:
+    task = current_task
+    task_id = (getattr(task.request, "id", None) or "") if task else ""
+    explicit = _trigger.get()
+    if explicit:
+        return explicit, task_id
+    return (JobRun.Trigger.TASK if task_id else JobRun.Trigger.CALL), task_id
+
+
+# --- the lock and the record ---------------------------------------------------------------------
+
+
+def lock_key(job: str, period: dt.date) -> int:
+    """A signed 64-bit key for pg_advisory_lock, the same in every process."""
+    digest = hashlib.blake2b(f"{job}|{period.isoformat()}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def job_lock(job: str, period: dt.date) -> Iterator[None]:
+    """Hold the (job, period) advisory lock of this database session, waiting for another holder."""
+    key = lock_key(job, period)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        except DatabaseError:
+            # The session is gone (or its transaction broken) — and a lost session's locks go with it.
+            logger.warning("job lock not released explicitly", extra={"job": job, "period": period.isoformat()})
+
+
+def run_job(
+    *,
+    job: str,
+    period: dt.date,
+    work: Callable[[Progress | None], StepResult],
+    actor=None,
+    progress: Progress | None = None,
+) -> JobRun:
+    """Run `work(progress)` as `job` for `period`: locked, recorded, and re-raised if it fails."""
+    trigger, task_id = _origin()
+    with job_lock(job, period):
+        now = timezone.now()
+        with transaction.atomic(durable=True):
+            JobRun.objects.filter(job=job, period=period, status=JobRun.Status.RUNNING).update(
+                status=JobRun.Status.INTERRUPTED, finished_at=now, errors=INTERRUPTED_NOTE
+            )
+            run = JobRun.objects.create(
+                job=job,
+                period=period,
+                trigger=trigger,
+                parent=_parent.get(),
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                task_id=task_id,
+                host=f"{socket.gethostname()}:{os.getpid()}"[:128],
+                started_at=now,
+            )
+        token = _parent.set(run)
+        try:
+            result = work(progress)
+            if not isinstance(result, StepResult):
+                raise TypeError(f"job {job} returned {type(result).__name__}, not a StepResult")
+        except BaseException:
+            _finish_failed(run, traceback.format_exc())
+            raise
+        finally:
+            _parent.reset(token)
+        _finish(run, status=JobRun.Status.SUCCEEDED, result=result)
+    logger.info(
+        "job finished",
+        extra={"job": job, "period": period.isoformat(), "count": run.count, "amount": str(run.amount)},
+    )
+    return run
+
+
+def _finish(run: JobRun, *, status: str, result: StepResult | None = None, errors: str = "") -> None:
+    run.status = status
+    run.finished_at = timezone.now()
+    run.errors = errors
+    if result is not None:
+        run.count = result.count
+        run.amount = to_money(result.amount)
+        run.details = result.details
+    JobRun.objects.filter(pk=run.pk).update(
+        status=run.status,
+        finished_at=run.finished_at,
+        errors=run.errors,
+        count=run.count,
+        amount=run.amount,
+        details=run.details,
+    )
+
+
+def _finish_failed(run: JobRun, errors: str) -> None:
+    try:
+        _finish(run, status=JobRun.Status.FAILED, errors=errors[-20000:])
+    except DatabaseError:
+        # Recording the failure must not hide the failure itself; the row stays RUNNING and the
+        # next run marks it INTERRUPTED.
+        logger.exception("could not record a failed job run", extra={"job": run.job})
+
+
+def completed_run(job: str, period: dt.date) -> JobRun | None:
+    return (
+        JobRun.objects.filter(job=job, period=period, status=JobRun.Status.SUCCEEDED).order_by("-finished_at").first()
+    )
+
+
+# --- the jobs ------------------------------------------------------------------------------------
+
+
+def run_posting_job(
+    *,
+    source: str,
+    period: dt.date,
+    actor=None,
+    progress: Progress | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> JobRun:
+    """A plan source's weekly posting for `period` (SPEC §4's rule), as a recorded, locked run."""
+    plan_source = get_source(source)
+
+    def work(progress: Progress | None) -> StepResult:
+        prepared = plan_source.prepare_posting(period=period, actor=actor)
+        summary = post_due_installments(
+            source=plan_source, period=period, actor=actor, batch_size=batch_size, progress=progress
+        )
+        return StepResult(count=summary.installments, amount=summary.amount, details={"source": source, **prepared})
+
+    return run_job(job=posting_job(source), period=period, work=work, actor=actor, progress=progress)
+
+
+def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = None) -> list[JobRun]:
+    """Close `period`: the posting jobs that have no completed run for it, then every close step.
+
+    Returns, in order, each posting job's completed run (found, or made now) and each step's run.
+    `progress(total, done)` counts those jobs. A failing job stops the close (later steps need
+    what it does) and is re-raised; running the close again resumes it.
+    """
+    runs: list[JobRun] = []
+
+    def work(_progress: Progress | None) -> StepResult:
+        sources = [source.name for source in registered_sources()]
+        done_before = {name: completed_run(posting_job(name), period) for name in sources}
+        steps = close_steps()
+        total = sum(1 for run in done_before.values() if run is None) + len(steps)
+        ran = 0
+        if progress:
+            progress(total, 0)
+        for name in sources:
+            found = done_before[name]
+            if found is None:
+                found = run_posting_job(source=name, period=period, actor=actor)
+                ran += 1
+                if progress:
+                    progress(total, ran)
+            runs.append(found)
+        for step in steps:
+            runs.append(
+                run_job(
+                    job=step_job(step),
+                    period=period,
+                    work=lambda step_progress, step=step: step.fn(period=period, actor=actor, progress=step_progress),
+                    actor=actor,
+                )
+            )
+            ran += 1
+            if progress:
+                progress(total, ran)
+        return StepResult(
+            count=ran,
+            details={
+                "jobs": [{"job": run.job, "run": run.pk, "status": run.status} for run in runs],
+                "already_done": sorted(posting_job(name) for name, run in done_before.items() if run is not None),
+            },
+        )
+
+    run_job(job=WEEKLY_CLOSE, period=period, work=work, actor=actor)
+    return runs
+
+
+# --- what tasks call -----------------------------------------------------------------------------
+
+
+def task_period(value: str | None) -> dt.date:
+    """A task's `period` argument: a Sunday (YYYY-MM-DD), or by default the period that ended last night."""
+    return not_to_come(parse_period(value)) if value else last_closed_period()
+
+
+def task_actor(actor_id: int | None):
+    return get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+
+
+def posting_task(
+    *, source: str, period: str | None, actor_id: int | None = None, batch_size: int | None = None
+) -> dict:
+    """The body of every `<source>.post_due_installments` task."""
+    run = run_posting_job(
+        source=source,
+        period=task_period(period),
+        actor=task_actor(actor_id),
+        batch_size=batch_size or DEFAULT_BATCH_SIZE,
+    )
+    return {"source": source, "period": run.period.isoformat(), "installments": run.count, "amount": str(run.amount)}
+
+
+# --- the Sunday schedule in django-celery-beat -----------------------------------------------------
+
+SCHEDULE_TIME_ZONE = "America/New_York"
+# (task, hour, minute, entry name): every Sunday, New York time (SPEC §6).
+SUNDAY_SCHEDULE: tuple[tuple[str, int, int, str], ...] = (
+    ("leases.post_due_installments", 4, 0, "Sunday 04:00 post lease installments"),
+    ("repairs.post_due_installments", 4, 30, "Sunday 04:30 post repair installments"),
+    ("loans.post_due_installments", 4, 45, "Sunday 04:45 post loan installments"),
+    (WEEKLY_CLOSE, 5, 0, "Sunday 05:00 weekly close (taxes, earnings, DTRs)"),
+)
+
+
+def ensure_beat_schedule(*, using: str = "default") -> list[str]:
+    """Create the Sunday entries that are missing; returns the tasks it added.
+
+    An entry is looked up by its task, and one that exists is never changed: a time, an enabled
+    flag or a name edited in the admin stays as edited. Only a deleted entry comes back (to stop
+    a job, disable it).
+    """
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    created = []
+    for task, hour, minute, name in SUNDAY_SCHEDULE:
+        if PeriodicTask.objects.using(using).filter(task=task).exists():
+            continue
+        try:
+            with transaction.atomic(using=using):
+                crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
+                    minute=str(minute),
+                    hour=str(hour),
+                    day_of_week="0",
+                    day_of_month="*",
+                    month_of_year="*",
+                    timezone=SCHEDULE_TIME_ZONE,
+                )
+                PeriodicTask.objects.using(using).create(
+                    name=name,
+                    task=task,
+                    crontab=crontab,
+                    description="Works on the period that ended the night before (no period argument).",
+                )
+        except IntegrityError:
+            continue  # a concurrent migrate created it a moment ago
+        created.append(task)
+    return created
+
+
+def ensure_beat_schedule_after_migrate(*, using: str = "default", **kwargs) -> None:
+    """post_migrate receiver: the schedule exists whenever the database is migrated (or flushed)."""
+    from django_celery_beat.models import PeriodicTask
+
+    database = connections[using]
+    with database.cursor() as cursor:
+        tables = database.introspection.table_names(cursor)
+    if PeriodicTask._meta.db_table in tables:
+        ensure_beat_schedule(using=using)
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+@collector
+def job_metrics() -> Iterable[Metric]:
+    duration = GaugeMetricFamily(
+        "batpay_job_last_duration_seconds", "Duration of each job's latest finished run.", labels=["job", "status"]
+    )
+    success = GaugeMetricFamily(
+        "batpay_job_last_success_timestamp_seconds", "When each job last finished successfully.", labels=["job"]
+    )
+    running = GaugeMetricFamily("batpay_jobs_running", "Job runs in progress, by job.", labels=["job"])
+    # FAILED runs of the posting jobs are the posting failures an operator alerts on.
+    runs = CounterMetricFamily("batpay_job_runs", "Recorded job runs, by job and outcome.", labels=["job", "status"])
+    for job, status, count in JobRun.objects.order_by().values_list("job", "status").annotate(n=Count("pk")):
+        runs.add_metric([job, status], count)
+    latest = (
+        JobRun.objects.exclude(status=JobRun.Status.RUNNING)
+        .order_by("job", "-finished_at")
+        .distinct("job")
+        .values_list("job", "status", "started_at", "finished_at")
+    )
+    for job, status, started, finished in latest:
+        duration.add_metric([job, status], (finished - started).total_seconds())
+    succeeded = (
+        JobRun.objects.filter(status=JobRun.Status.SUCCEEDED)
+        .order_by("job", "-finished_at")
+        .distinct("job")
+        .values_list("job", "finished_at")
+    )
+    for job, finished in succeeded:
+        success.add_metric([job], finished.timestamp())
+    in_progress = (
+        JobRun.objects.filter(status=JobRun.Status.RUNNING).order_by().values_list("job").annotate(n=Count("pk"))
+    )
+    for job, count in in_progress:
+        running.add_metric([job], count)
+    yield from (duration, success, running, runs)

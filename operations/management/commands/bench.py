@@ -1,0 +1,57 @@
+"""`manage.py bench ledger|…|all`: benchmarks on a fresh scratch database, figures printed.
+
+The scratch database (`<name>_bench`) is created, migrated, used and dropped, so a benchmark
+never touches real data and always starts from the same empty state.
+"""
+
+import importlib
+import time
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from operations.bench import BENCHMARKS, Report
+
+
+def _load_benchmarks() -> None:
+    for config in apps.get_app_configs():
+        try:
+            importlib.import_module(f"{config.name}.bench")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.bench":
+                raise
+
+
+class Command(BaseCommand):
+    help = "Run benchmarks on a scratch database and print their figures."
+
+    def add_arguments(self, parser):
+        parser.add_argument("names", nargs="+", help="benchmark names, or 'all'")
+        parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes (quick runs)")
+        parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+
+    def handle(self, *args, names, scale, keep, **options):
+        _load_benchmarks()
+        chosen = sorted(BENCHMARKS) if names == ["all"] else names
+        unknown = [name for name in chosen if name not in BENCHMARKS]
+        if unknown:
+            raise CommandError(f"Unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(sorted(BENCHMARKS))}.")
+        if not 0 < scale <= 1:
+            raise CommandError("--scale is a fraction in (0, 1].")
+        original = connection.settings_dict["NAME"]
+        for name in chosen:
+            # Each benchmark gets a fresh scratch database of its own.
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
+            self.stdout.write(f"Creating scratch database {original}_bench …")
+            connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+            try:
+                self.stdout.write(self.style.MIGRATE_HEADING(f"bench {name} (scale {scale:g})"))
+                started = time.perf_counter()
+                BENCHMARKS[name](Report(write=self.stdout.write, scale=scale))
+                self.stdout.write(f"  ({name} took {time.perf_counter() - started:.1f} s in all)")
+            finally:
+                if keep:
+                    self.stdout.write(f"Kept scratch database {original}_bench.")
+                else:
+                    connection.creation.destroy_test_db(original, verbosity=0)

@@ -1,0 +1,44 @@
+"""The Sunday run's Celery tasks (SPEC §6). Their names are interfaces (beat entries, operators'
+scripts and the admin's "Run now" refer to them), so they keep the names of the apps whose work
+they run, whatever module defines them."""
+
+from celery import shared_task
+
+from operations.jobs import posting_task, task_actor, task_period, weekly_close
+
+
+@shared_task(name="leases.post_due_installments")
+def post_lease_installments(
+    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+) -> dict:
+    """Sunday 04:00: lease installments due up to `period` (default: the week just closed), after
+    adopting unscheduled leases and rolling every schedule's horizon forward."""
+    return posting_task(source="leases", period=period, actor_id=actor_id, batch_size=batch_size)
+
+
+@shared_task(name="repairs.post_due_installments")
+def post_repair_installments(
+    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+) -> dict:
+    """Sunday 04:30: repair installments due up to `period` (default: the week just closed)."""
+    return posting_task(source="repairs", period=period, actor_id=actor_id, batch_size=batch_size)
+
+
+@shared_task(name="loans.post_due_installments")
+def post_loan_installments(
+    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+) -> dict:
+    """Sunday 04:45: loan installments due up to `period`, their totals due posted as LOANS."""
+    return posting_task(source="loans", period=period, actor_id=actor_id, batch_size=batch_size)
+
+
+@shared_task(name="ledger.weekly_close")
+def weekly_close_task(period: str | None = None, actor_id: int | None = None) -> dict:
+    """Sunday 05:00: close `period` (default: the week just closed) — the posting jobs that have not
+    run for it, then every registered close step."""
+    closing = task_period(period)
+    runs = weekly_close(period=closing, actor=task_actor(actor_id))
+    return {
+        "period": closing.isoformat(),
+        "jobs": [{"job": run.job, "status": run.status, "count": run.count, "amount": str(run.amount)} for run in runs],
+    }

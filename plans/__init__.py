@@ -1,0 +1,31 @@
+"""The one installment-plan mechanism (SPEC §4) that repairs, loans and lease schedules share.
+
+- `matrix`    — the repayment matrix: a plan amount split into weekly installments.
+- `schedule`  — start week resolution (CURRENT, NEXT or a Sunday) and schedule building.
+- `lifecycle` — plan and installment statuses and the transition table, one function per transition.
+- `models`    — abstract `Plan` and `Installment` models an app subclasses.
+- `source`    — `PlanSource`, the few lines that plug an app's models into the mechanism, and the
+                registry the weekly posting command, the ledger listener and the metrics read.
+- `services`  — the generic writes: schedule, confirm, status changes, posting, paid-state sync.
+- `selectors` — the generic reads: ledger totals per plan, statistics.
+- `exports`, `api` — the interface pieces every plan API shares; `metrics` — the collector.
+
+How an app plugs in (loans, lease schedules), with repairs as the worked example:
+
+1. Models: `class Loan(Plan)` with `plan_id_field = "loan_id"` and its own fields;
+   `class LoanInstallment(Installment)` with `plan = ForeignKey(Loan, related_name="installments")`,
+   a unique (plan, sequence) constraint, and its own columns (principal_amount, interest_amount;
+   `amount` is the total due, which is what is posted).
+2. `LOANS = PlanSource(name="loans", category="LOANS", plan_model=Loan, installment_model=
+   LoanInstallment, id_prefix="DL", id_width=4, label="Loan")` and `register_source(LOANS)` in the
+   AppConfig's ready(): `manage.py post_due_installments --source loans|all`, the paid-state
+   listener and the metrics follow.
+3. Services: build `ScheduledInstallment`s (`schedule.build_schedule` over `matrix.split_amount`,
+   adding per-installment columns in `extra`; a lease schedule builds its prorated weeks itself),
+   write them with `services.replace_schedule`, and call `confirm_plan`, `change_plan_status`,
+   `post_installments`, `post_due_installments`, `cancel_scheduled_installments` inside the app's
+   own durable transaction with the app's audit action.
+4. API: subclass `api.PlanViewSet` / `api.PlanInstallmentViewSet` with the source, a `PlanWrites`
+   of the app's services, serializers, filters and export columns; register a `plans.cases`
+   flow for guided entry (`case_flow = "LOAN"`).
+"""

@@ -1,0 +1,445 @@
+"""The generic writes of every installment plan: schedule, lifecycle, posting, paid state.
+
+These functions run inside the caller's transaction (an app service opens the durable one and
+audits the business action); the weekly job, which commits batch by batch, is the exception.
+Lock order, everywhere: plan rows (by id), then installment rows (by id). The ledger calls
+`sync_paid_state` with its own balance rows locked, and it too locks plans before installments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.utils import timezone
+
+from batpay.audit import audit
+from batpay.errors import Conflict, ErrorCode, InvalidInput
+from batpay.models import AuditEvent
+from batpay.money import ZERO
+from ledger.selectors import charges, obligation_balances
+from ledger.services import BALANCE_LISTENERS, BalanceListener, ObligationRow, lock_credit_for, post_obligations
+from plans import lifecycle
+from plans.lifecycle import InstallmentStatus, PlanStatus, Transition
+from plans.models import Installment, Plan
+from plans.schedule import ScheduledInstallment
+from plans.source import PLAN_SOURCES, PlanSource
+
+logger = logging.getLogger("plans")
+
+UNPAID = (InstallmentStatus.SCHEDULED, InstallmentStatus.POSTED)
+ON_LEDGER = (InstallmentStatus.POSTED, InstallmentStatus.PAID)
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+def register_source(source: PlanSource) -> None:
+    """Make a plan source known to the weekly posting (`post_due_installments --source`), the
+    metrics, and the ledger: its installments follow their balances (`sync_paid_state`)."""
+    PLAN_SOURCES.register(source.name, source)
+    BALANCE_LISTENERS.register(
+        f"plans.{source.name}",
+        BalanceListener(
+            category=source.category,
+            notify=lambda references: sync_paid_state(source=source, references=references),
+        ),
+    )
+
+
+# --- schedule -----------------------------------------------------------------------------------
+
+
+def replace_schedule(*, source: PlanSource, plan: Plan, schedule: Sequence[ScheduledInstallment]) -> list[Installment]:
+    """Write `schedule` as the plan's installments, replacing its SCHEDULED ones from the first
+    sequence in `schedule` on (all of them, for a DRAFT). Posted installments are never touched.
+
+    `ScheduledInstallment.extra` carries a subclass's own columns (a loan's principal and interest).
+    """
+    if not schedule:
+        return []
+    source.installment_model.objects.filter(
+        plan=plan, status=InstallmentStatus.SCHEDULED, sequence__gte=schedule[0].sequence
+    ).delete()
+    installments = [
+        source.installment_model(
+            plan=plan,
+            installment_id=source.installment_id(plan.plan_id, item.sequence),
+            sequence=item.sequence,
+            period_start=item.period_start,
+            period_end=item.period_end,
+            amount=item.amount,
+            **item.extra,
+        )
+        for item in schedule
+    ]
+    return source.installment_model.objects.bulk_create(installments)
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+def lock_plan(*, source: PlanSource, plan: Plan) -> Plan:
+    """The plan re-read under a row lock: transitions decide on its committed status."""
+    return source.plan_model.objects.select_for_update().get(pk=plan.pk)
+
+
+def confirm_plan(*, source: PlanSource, plan: Plan, actor) -> Plan:
+    """DRAFT → OPEN. The schedule is frozen from here on."""
+    plan = lock_plan(source=source, plan=plan)
+    lifecycle.confirm(plan)
+    if not source.installment_model.objects.filter(plan=plan).exists():
+        raise InvalidInput(f"{plan.plan_id} has no installments to confirm.", fields={"status": "No schedule."})
+    plan.confirmed_at = timezone.now()
+    plan.save(update_fields=["status", "confirmed_at", "updated_at"])
+    audit(action=f"{source.name}.confirm", actor=actor, obj=plan, object_id=plan.plan_id)
+    return plan
+
+
+def change_plan_status(*, source: PlanSource, plan: Plan, status: str, reason: str, actor) -> Plan:
+    """What a client asks for with {"status": HOLD|OPEN|CANCELLED, "reason": …}.
+
+    HOLD and CANCELLED need a reason (it is kept on the plan and in the audit trail). Cancelling
+    also cancels the installments, and is refused once any of them is on the ledger.
+    """
+    transition = lifecycle.REQUESTABLE.get(status)
+    if transition is None:
+        raise InvalidInput(
+            f"status must be one of {', '.join(lifecycle.REQUESTABLE)}; got {status!r}.",
+            fields={"status": f"One of {', '.join(lifecycle.REQUESTABLE)}."},
+        )
+    reason = (reason or "").strip()
+    if transition in (Transition.HOLD, Transition.CANCEL) and not reason:
+        raise InvalidInput(f"Give a reason to move a plan to {status}.", fields={"reason": "A reason is required."})
+    plan = lock_plan(source=source, plan=plan)
+    previous = plan.status
+    if transition == Transition.CANCEL:
+        installments = source.installment_model.objects.select_for_update().filter(plan=plan).order_by("pk")
+        posted = sum(1 for item in installments if item.status in ON_LEDGER)
+        lifecycle.cancel(plan, posted_count=posted)
+        source.installment_model.objects.filter(plan=plan, status=InstallmentStatus.SCHEDULED).update(
+            status=InstallmentStatus.CANCELLED
+        )
+    elif transition == Transition.HOLD:
+        lifecycle.hold(plan)
+    else:
+        lifecycle.resume(plan)
+    plan.status_reason = reason
+    plan.save(update_fields=["status", "status_reason", "updated_at"])
+    audit(
+        action=f"{source.name}.{transition.value}",
+        actor=actor,
+        obj=plan,
+        object_id=plan.plan_id,
+        reason=reason,
+        payload={"from": previous, "to": plan.status},
+    )
+    return plan
+
+
+# --- posting ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostingSummary:
+    source: str
+    period: dt.date | None
+    installments: int
+    amount: Decimal
+    dry_run: bool = False
+
+
+def _installment_rows(queryset, source: PlanSource):
+    """The values one posting needs per installment, joined in the same query."""
+    paths = {"plan_ref": source.plan_id_path, **source.obligation_paths}
+    renamed = {alias: F(path) for alias, path in paths.items()}
+    return queryset.values("pk", "installment_id", "sequence", "amount", "period_start", **renamed)
+
+
+def _obligation_rows(source: PlanSource, rows: Iterable[dict]):
+    return [
+        ObligationRow(
+            category=source.category,
+            source_reference=row["installment_id"],
+            amount=row["amount"],
+            driver_id=row["driver_id"],
+            lease_id=row["lease_id"],
+            period=row["period_start"],
+            vehicle_id=row.get("vehicle_id"),
+            medallion_id=row.get("medallion_id"),
+            description=source.describe(plan_id=row["plan_ref"], sequence=row["sequence"]),
+        )
+        for row in rows
+    ]
+
+
+def _post(source: PlanSource, rows: list[dict], actor) -> tuple[int, Decimal]:
+    """Post locked SCHEDULED installment rows through the ledger's bulk path; mark them POSTED.
+
+    The ledger skips a reference it already holds. Such an installment is linked to the charge
+    the ledger has (and so marked POSTED, then PAID or CANCELLED as that charge stands) rather
+    than left SCHEDULED, where every later run would find it due again. Only what this call
+    newly posted is counted.
+    """
+    if not rows:
+        return 0, ZERO
+    now = timezone.now()
+    posted = post_obligations(rows=_obligation_rows(source, rows), actor=actor)
+    links = {item.source_reference: (item.posting_id, now) for item in posted}
+    missing = [row for row in rows if row["installment_id"] not in links]
+    if missing:
+        held = charges(category=source.category, source_references=[row["installment_id"] for row in missing])
+        links.update((reference, (charge.posting_id, charge.posted_at)) for reference, charge in held.items())
+        differing = sorted(
+            row["installment_id"]
+            for row in missing
+            if row["installment_id"] in held and held[row["installment_id"]].amount != row["amount"]
+        )
+        logger.warning(
+            "installments already on the ledger linked to the charge it holds",
+            extra={
+                "source": source.name,
+                "installments": sorted(held)[:20],
+                "count": len(held),
+                "amount_differs": differing[:20],
+            },
+        )
+    if not links:
+        return 0, ZERO
+    references = list(links)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {source.installment_model._meta.db_table} AS i
+            SET status = %s, posting_id = v.posting_id, posted_at = v.posted_at
+            FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[]) AS v(installment_id, posting_id, posted_at)
+            WHERE i.installment_id = v.installment_id AND i.status = %s
+              -- Repeated as an index condition: the planner then reads just these rows, not the table.
+              AND i.installment_id = ANY(%s::text[])
+            """,
+            [
+                InstallmentStatus.POSTED,
+                references,
+                [links[reference][0] for reference in references],
+                [links[reference][1] for reference in references],
+                InstallmentStatus.SCHEDULED,
+                references,
+            ],
+        )
+    # A charge can be paid the moment it is posted (a lease prepayment), or have been paid or
+    # voided long before (a linked one); the ledger told the listener before these rows were
+    # POSTED, so look again now that they are.
+    sync_paid_state(source=source, references=references)
+    return len(posted), sum((item.amount for item in posted), ZERO)
+
+
+def _lock_plans_for_posting(source: PlanSource, plan_pks: Sequence[int]) -> None:
+    """Lock what posting these plans' installments needs, in the one order every writer follows:
+    the ledger credit the new charges may spend (a void locks that receipt before the plan its
+    listener updates), then the plans in id order."""
+    lease_ids = source.plan_model.objects.filter(pk__in=plan_pks).values_list("lease_id", flat=True).distinct()
+    lock_credit_for(category=source.category, lease_ids=sorted(lease_ids))
+    list(source.plan_model.objects.select_for_update().filter(pk__in=plan_pks).order_by("pk").values_list("pk"))
+
+
+def post_installments(*, source: PlanSource, installment_ids: Sequence[str], actor) -> PostingSummary:
+    """Post chosen installments now, early if need be: all of them or none.
+
+    Each must exist, be SCHEDULED (POSTED or PAID → 409 already_posted) and belong to an OPEN
+    plan (a DRAFT, HOLD, CLOSED or CANCELLED plan → 409 invalid_transition).
+    """
+    wanted = list(dict.fromkeys(str(item).strip() for item in installment_ids if str(item).strip()))
+    if not wanted:
+        raise InvalidInput("Name at least one installment.", fields={"installment_ids": "At least one id."})
+    Inst = source.installment_model
+    plan_pks = sorted(set(Inst.objects.filter(installment_id__in=wanted).values_list("plan_id", flat=True)))
+    _lock_plans_for_posting(source, plan_pks)
+    plans = {plan.pk: plan for plan in source.plan_model.objects.filter(pk__in=plan_pks)}
+    found = list(Inst.objects.select_for_update().filter(installment_id__in=wanted).order_by("pk"))
+    missing = sorted(set(wanted) - {item.installment_id for item in found})
+    if missing:
+        raise InvalidInput(
+            f"No such installment: {', '.join(missing[:10])}.",
+            fields={"installment_ids": [f"{ref} does not exist." for ref in missing[:10]]},
+        )
+    for item in found:
+        plan = plans[item.plan_id]
+        if item.status in ON_LEDGER:
+            raise Conflict(
+                f"{item.installment_id} is already posted ({item.status}).",
+                code=ErrorCode.ALREADY_POSTED,
+                fields={"installment_ids": f"{item.installment_id} is already posted."},
+            )
+        if item.status != InstallmentStatus.SCHEDULED or plan.status != PlanStatus.OPEN:
+            raise Conflict(
+                f"{item.installment_id} cannot be posted: it is {item.status} and {plan.plan_id} is "
+                f"{plan.status} (posting needs a SCHEDULED installment of an OPEN plan).",
+                code=ErrorCode.INVALID_TRANSITION,
+                fields={"installment_ids": f"{item.installment_id}: plan {plan.plan_id} is {plan.status}."},
+            )
+    rows = list(_installment_rows(Inst.objects.filter(pk__in=[item.pk for item in found]).order_by("pk"), source))
+    count, amount = _post(source, rows, actor)
+    audit(
+        action=f"{source.name}.post_installments",
+        actor=actor,
+        object_type=Inst._meta.label,
+        object_id=wanted[0] if len(wanted) == 1 else "",
+        payload={"installments": wanted, "posted": count, "amount": str(amount)},
+    )
+    return PostingSummary(source.name, None, count, amount)
+
+
+def due_installments(*, source: PlanSource, period: dt.date):
+    """SPEC §4's posting rule: SCHEDULED installments of OPEN plans whose period starts on or
+    before `period` (HOLD plans wait; periods missed by a skipped run catch up)."""
+    return source.installment_model.objects.filter(
+        status=InstallmentStatus.SCHEDULED, plan__status=PlanStatus.OPEN, period_start__lte=period
+    )
+
+
+def post_due_installments(
+    *,
+    source: PlanSource,
+    period: dt.date,
+    actor=None,
+    dry_run: bool = False,
+    batch_size: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> PostingSummary:
+    """The weekly job: post every due installment of `source` for `period`, batch by batch.
+
+    Each batch commits on its own, so locks are held briefly, a crash loses no finished batch and
+    a re-run finishes the rest. Installments are locked and re-checked, so a second or concurrent
+    run posts nothing twice. `progress(total, done)` is called before the first batch and after each.
+    """
+    due = due_installments(source=source, period=period)
+    if dry_run:
+        totals = due.aggregate(n=Count("pk"), amount=Sum("amount"))
+        return PostingSummary(source.name, period, totals["n"], totals["amount"] or ZERO, dry_run=True)
+    total = due.count()
+    if progress:
+        progress(total, 0)
+    done = posted = 0
+    amount = ZERO
+    last_pk = 0
+    while True:
+        with transaction.atomic(durable=True):
+            candidates = list(due.filter(pk__gt=last_pk).order_by("pk").values_list("pk", "plan_id")[:batch_size])
+            if not candidates:
+                break
+            last_pk = candidates[-1][0]
+            # Plans before installments, the order every plan write follows (the paid-state sync
+            # after posting locks plans too); then the installments, re-checked under their lock.
+            _lock_plans_for_posting(source, sorted({plan_pk for _, plan_pk in candidates}))
+            batch = due.filter(pk__in=[pk for pk, _ in candidates]).select_for_update(of=("self",)).order_by("pk")
+            rows = list(_installment_rows(batch, source))
+            count, batch_amount = _post(source, rows, actor)
+            if count:
+                audit(
+                    action=f"{source.name}.post_due_installments",
+                    actor=actor,
+                    object_type=source.installment_model._meta.label,
+                    object_id=period.isoformat(),
+                    payload={"period": period.isoformat(), "posted": count, "amount": str(batch_amount)},
+                )
+        done += len(candidates)
+        posted += count
+        amount += batch_amount
+        if progress:
+            progress(max(total, done), done)
+    return PostingSummary(source.name, period, posted, amount)
+
+
+# --- paid state from the ledger -----------------------------------------------------------------
+
+
+def sync_paid_state(*, source: PlanSource, references: Sequence[str]) -> None:
+    """Follow the ledger: an installment is PAID while its obligation is CLOSED, POSTED again when
+    a void reopens it, CANCELLED when its charge itself was voided; a plan CLOSES when nothing is
+    left to pay and REOPENS when something is again. Set-based: a few statements per call, and
+    no lock at all when nothing changes (the common case right after posting).
+    """
+    if not references:
+        return
+    balances = obligation_balances(category=source.category, source_references=references)
+    voided = [ref for ref, view in balances.items() if view.voided]
+    closed = [ref for ref, view in balances.items() if view.status == "CLOSED" and not view.voided]
+    reopened = [ref for ref, view in balances.items() if view.status == "OPEN" and not view.voided]
+    changes = {
+        InstallmentStatus.CANCELLED: Q(installment_id__in=voided) & ~Q(status=InstallmentStatus.CANCELLED),
+        InstallmentStatus.PAID: Q(installment_id__in=closed, status=InstallmentStatus.POSTED),
+        InstallmentStatus.POSTED: Q(installment_id__in=reopened, status=InstallmentStatus.PAID),
+    }
+    Inst = source.installment_model
+    stale = Q()
+    for condition in changes.values():
+        stale |= condition
+    plan_pks = sorted(set(Inst.objects.filter(stale).values_list("plan_id", flat=True)))
+    if not plan_pks:
+        return
+    # Plans before installments, the order every plan write follows.
+    list(source.plan_model.objects.select_for_update().filter(pk__in=plan_pks).order_by("pk").values_list("pk"))
+    for status, condition in changes.items():
+        Inst.objects.filter(condition, plan_id__in=plan_pks).update(status=status)
+
+    settle_plans(source=source, plan_pks=plan_pks)
+
+
+def settle_plans(*, source: PlanSource, plan_pks: Sequence[int]) -> None:
+    """Close the plans with nothing left to pay and reopen closed ones that owe again (the
+    automatic transitions of the table). The caller holds the plans' locks."""
+    unpaid = source.installment_model.objects.filter(plan=OuterRef("pk"), status__in=UNPAID)
+    affected = source.plan_model.objects.filter(pk__in=plan_pks)
+    _auto_transition(
+        source,
+        affected.filter(status__in=lifecycle.sources_of(Transition.CLOSE)).exclude(Exists(unpaid)),
+        Transition.CLOSE,
+    )
+    _auto_transition(
+        source,
+        affected.filter(status__in=lifecycle.sources_of(Transition.REOPEN)).filter(Exists(unpaid)),
+        Transition.REOPEN,
+    )
+
+
+def cancel_scheduled_installments(*, source: PlanSource, plan: Plan, from_period: dt.date, actor, reason: str) -> int:
+    """Cancel a plan's SCHEDULED installments from `from_period` on (a lease ended early), then
+    settle the plan: with nothing else left to pay it closes. Posted installments stay the ledger's."""
+    plan = lock_plan(source=source, plan=plan)
+    cancelled = source.installment_model.objects.filter(
+        plan=plan, status=InstallmentStatus.SCHEDULED, period_start__gte=from_period
+    ).update(status=InstallmentStatus.CANCELLED)
+    settle_plans(source=source, plan_pks=[plan.pk])
+    audit(
+        action=f"{source.name}.cancel_installments",
+        actor=actor,
+        obj=plan,
+        object_id=plan.plan_id,
+        reason=reason,
+        payload={"from_period": from_period.isoformat(), "cancelled": cancelled},
+    )
+    return cancelled
+
+
+def _auto_transition(source: PlanSource, plans, transition: Transition) -> None:
+    rows = list(plans.values_list("pk", source.plan_model.plan_id_field, "status"))
+    if not rows:
+        return
+    target = lifecycle.target_of(transition)
+    reason = "Every installment is paid." if transition == Transition.CLOSE else "A void reopened an installment."
+    source.plan_model.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(status=target, updated_at=timezone.now())
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            action=f"{source.name}.{transition.value}",
+            object_type=source.plan_model._meta.label,
+            object_id=plan_id,
+            reason=reason,
+            payload={"from": previous, "to": target, "automatic": True},
+        )
+        for _, plan_id, previous in rows
+    )

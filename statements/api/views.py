@@ -1,0 +1,134 @@
+"""The DTR API (SPEC §7) and the trip lists. Views clean the input and call statements.dtr / statements.trips."""
+
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from batpay.errors import NotFound
+from ledger.api.views import ERRORS, READ_ERRORS, LedgerErrorSerializer
+from plans.api import ExportNegotiation
+from statements import dtr, trips
+from statements.api.filters import DtrFilter, TripFilter, TripImportRowFilter
+from statements.api.serializers import (
+    DtrDetailSerializer,
+    DtrSerializer,
+    DtrVoidResultSerializer,
+    DtrVoidSerializer,
+    TripImportRowSerializer,
+    TripImportSerializer,
+    TripSerializer,
+)
+
+DTR_NUMBER = r"DTR-[0-9]{4}-[0-9]+"
+
+
+def _get_dtr(dtr_number: str):
+    found = dtr.dtr_detail().filter(dtr_number=dtr_number).first()
+    if found is None:
+        raise NotFound(f"No DTR {dtr_number}.")
+    return found
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Driver Transaction Reports",
+        description="One per lease per period; a voided DTR stays listed beside the version that replaced it.",
+        responses={200: DtrSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(summary="One DTR with its snapshot", responses={200: DtrDetailSerializer, **READ_ERRORS}),
+)
+class DtrViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_field = "dtr_number"
+    lookup_value_regex = DTR_NUMBER
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DtrFilter
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return dtr.dtr_detail()
+        return dtr.dtr_list().order_by("-period", "-id")
+
+    def get_serializer_class(self):
+        return DtrDetailSerializer if self.action == "retrieve" else DtrSerializer
+
+
+class DtrPdfView(APIView):
+    action_permissions = {"GET": ["statements.view_drivertransactionreport"]}
+    # The answer is a PDF whatever the Accept header says; errors stay JSON.
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(
+        summary="A DTR as PDF",
+        description="The stored PDF; rendered (and stored) now if it is missing or older than the DTR's void.",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **READ_ERRORS},
+    )
+    def get(self, request, dtr_number: str):
+        report = _get_dtr(dtr_number)
+        response = HttpResponse(dtr.pdf_bytes(report), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{report.dtr_number}.pdf"'
+        return response
+
+
+class DtrVoidView(APIView):
+    action_permissions = {"POST": ["statements.void_drivertransactionreport"]}
+
+    @extend_schema(
+        summary="Void a DTR and issue its next version",
+        description="Voids the DTR with the reason and, in the same transaction, issues a new version (a new "
+        "number) read from the ledger as of the period's end. Controllers only.",
+        request=DtrVoidSerializer,
+        responses={200: DtrVoidResultSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+    )
+    def post(self, request, dtr_number: str):
+        serializer = DtrVoidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        voided, replacement = dtr.void_dtr(
+            dtr_number=dtr_number, reason=serializer.validated_data["reason"], actor=request.user
+        )
+        result = {"voided": _get_dtr(voided.dtr_number), "replacement": _get_dtr(replacement.dtr_number)}
+        return Response(DtrVoidResultSerializer(result).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Imported trips", responses={200: TripSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(summary="One trip", responses={200: TripSerializer, **READ_ERRORS}),
+)
+class TripViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TripSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TripFilter
+
+    def get_queryset(self):
+        return trips.trip_list().order_by("-start_time", "-id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Trip file imports", responses={200: TripImportSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(summary="One trip file import", responses={200: TripImportSerializer, **READ_ERRORS}),
+)
+class TripImportViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TripImportSerializer
+
+    def get_queryset(self):
+        return trips.import_list().order_by("-id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Trip rows kept for review",
+        description="Rows of trip files that did not become trips: bad data, no matching lease, or a closed week.",
+        responses={200: TripImportRowSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(summary="One kept trip row", responses={200: TripImportRowSerializer, **READ_ERRORS}),
+)
+class TripImportRowViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TripImportRowSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TripImportRowFilter
+
+    def get_queryset(self):
+        return trips.kept_row_list().order_by("-batch_id", "line_number")

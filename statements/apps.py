@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class StatementsConfig(AppConfig):
+    name = "statements"
+    verbose_name = "Statements"
+
+    def ready(self) -> None:
+        from statements.close import close_earnings_step, generate_dtrs_step, register_close_step
+
+        # The Sunday run's close (SPEC §6): taxes and earnings first, then the DTRs that read them.
+        # The names are those the job runs have carried since the close began (`ledger.…`).
+        register_close_step("ledger.close_earnings", close_earnings_step, order=10)
+        register_close_step("ledger.generate_dtrs", generate_dtrs_step, order=20)

@@ -1,0 +1,421 @@
+"""Trips from the card-payment system's CSV export (SPEC §5), imported in bulk.
+
+The file is read once: each row is checked in Python (clear reasons, with its line number) and
+the good ones are COPYed into a staging table; matching to leases and the insert are a few
+set-based statements. A trip is booked to the lease in force on the trip's start date (New
+York time) for its medallion whose primary or additional driver holds the trip's TLC license.
+
+Re-importing changes nothing: a trip id already on file with the same figures is counted as
+already imported; with different figures it is refused. Rows that do not become trips — bad
+data, no matching lease, or a week whose earnings are already closed — are kept for review
+with their line number and reason; they never stop the good rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from batpay.audit import audit
+from batpay.errors import InvalidInput
+from batpay.periods import period_start
+from leases.models import MEDALLION_RE, TLC_LICENSE_RE, Lease
+from statements.models import Trip, TripImport, TripImportRow
+
+COLUMNS = (
+    "trip_id",
+    "tlc_license",
+    "medallion",
+    "start_time",
+    "end_time",
+    "payment_type",
+    "fare",
+    "tips",
+    "tolls",
+    "mta_surcharge",
+    "improvement_surcharge",
+    "congestion_fee",
+    "cbdt_fee",
+    "airport_fee",
+    "total_amount",
+)
+MONEY_COLUMNS = COLUMNS[6:]
+PARTS = MONEY_COLUMNS[:-1]  # what total_amount is the sum of
+# The surcharges and fees the fleet remits for the driver: the week's TAXES charge.
+TAX_COLUMNS = ("mta_surcharge", "improvement_surcharge", "congestion_fee", "cbdt_fee", "airport_fee")
+PAYMENT_TYPES = ("CARD", "CASH")
+# No taxi trip costs this much; a larger figure is a typing or export error, not a fare.
+MAX_TRIP_AMOUNT = Decimal("10000.00")
+MAX_TRIP_ID_LENGTH = 64
+
+_MONEY = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
+_LICENSE = re.compile(TLC_LICENSE_RE)
+_MEDALLION = re.compile(MEDALLION_RE)
+
+Progress = Callable[[int, int], None]
+
+
+class _HashingReader(io.RawIOBase):
+    """Reads a binary stream through, hashing and counting the bytes on the way."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self.stream.read(len(buffer))
+        if not chunk:
+            return 0
+        buffer[: len(chunk)] = chunk
+        self.sha256.update(chunk)
+        self.bytes_read += len(chunk)
+        return len(chunk)
+
+
+def _local_time(text: str, tz: ZoneInfo) -> dt.datetime:
+    """ISO 8601; a time without an offset is New York time (an ambiguous hour at the end of
+    daylight saving time is read as its first occurrence)."""
+    value = dt.datetime.fromisoformat(text)
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+
+
+def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple | None, list[str]]:
+    """The row as typed values for the staging table, or the problems found (all of them)."""
+    problems: list[str] = []
+    trip_id, license_, medallion, start_text, end_text, payment_type = (v.strip() for v in values[:6])
+    if not trip_id:
+        problems.append("trip_id is empty")
+    elif len(trip_id) > MAX_TRIP_ID_LENGTH:
+        problems.append(f"trip_id is longer than {MAX_TRIP_ID_LENGTH} characters")
+    if not _LICENSE.match(license_):
+        problems.append(f"tlc_license {license_!r} is not 7 digits")
+    medallion = medallion.upper()
+    if not _MEDALLION.match(medallion):
+        problems.append(f"medallion {medallion!r} is not like 2Y47")
+    times = []
+    for name, text in (("start_time", start_text), ("end_time", end_text)):
+        try:
+            times.append(_local_time(text, tz))
+        except ValueError:
+            problems.append(f"{name} {text!r} is not an ISO 8601 date and time")
+    if len(times) == 2:
+        start, end = times
+        if end < start:
+            problems.append("end_time is before start_time")
+        if start > now:
+            problems.append("start_time is in the future")
+    payment_type = payment_type.upper()
+    if payment_type not in PAYMENT_TYPES:
+        problems.append(f"payment_type {payment_type!r} is not CARD or CASH")
+    amounts = {}
+    for name, text in zip(MONEY_COLUMNS, values[6:], strict=True):
+        text = text.strip()
+        if not _MONEY.match(text):
+            problems.append(f"{name} {text!r} is not an amount like 12.50 (zero or more, at most two decimals)")
+            continue
+        amount = Decimal(text)
+        if amount > MAX_TRIP_AMOUNT:
+            problems.append(f"{name} {text} is more than {MAX_TRIP_AMOUNT}")
+        amounts[name] = amount
+    if len(amounts) == len(MONEY_COLUMNS):
+        parts = sum(amounts[name] for name in PARTS)
+        if parts != amounts["total_amount"]:
+            problems.append(f"total_amount {amounts['total_amount']} is not the sum of the other amounts ({parts})")
+    if problems:
+        return None, problems
+    trip_date = times[0].date()
+    row = (
+        trip_id,
+        license_,
+        medallion,
+        times[0],
+        times[1],
+        trip_date,
+        period_start(trip_date),
+        payment_type,
+        *(amounts[name] for name in MONEY_COLUMNS),
+    )
+    return row, []
+
+
+def _header(row: list[str] | None) -> list[str]:
+    names = [name.strip().lower() for name in (row or [])]
+    if names and names[0].startswith("\ufeff"):
+        names[0] = names[0].lstrip("\ufeff")
+    missing = [name for name in COLUMNS if name not in names]
+    unknown = [name for name in names if name not in COLUMNS]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if missing or unknown or repeated:
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown {', '.join(unknown) or '(empty)'}")
+        if repeated:
+            problems.append(f"repeated {', '.join(repeated)}")
+        raise InvalidInput(
+            f"The first line must name exactly the columns {', '.join(COLUMNS)}: {'; '.join(problems)}.",
+            fields={"file": f"Columns: {'; '.join(problems)}."},
+        )
+    return names
+
+
+_STAGING = """
+CREATE TEMP TABLE trip_staging (
+    line integer PRIMARY KEY, trip_id text, tlc text, medallion text,
+    start_time timestamptz, end_time timestamptz, trip_date date, period date, payment_type text,
+    fare numeric(12,2), tips numeric(12,2), tolls numeric(12,2), mta_surcharge numeric(12,2),
+    improvement_surcharge numeric(12,2), congestion_fee numeric(12,2), cbdt_fee numeric(12,2),
+    airport_fee numeric(12,2), total_amount numeric(12,2),
+    outcome text, reason text, lease_id bigint, driver_id bigint, medallion_id bigint
+) ON COMMIT DROP
+"""
+_STAGED_COLUMNS = "line, trip_id, tlc, medallion, start_time, end_time, trip_date, period, payment_type, " + ", ".join(
+    MONEY_COLUMNS
+)
+
+_SAME_FIGURES = " AND ".join(
+    [
+        "d.tlc_license_number = s.tlc",
+        "m.number = s.medallion",
+        "t.start_time = s.start_time",
+        "t.end_time = s.end_time",
+        "t.payment_type = s.payment_type",
+        *(f"t.{name} = s.{name}" for name in MONEY_COLUMNS),
+    ]
+)
+
+_MATCH = """
+UPDATE trip_staging s
+SET lease_id = found.lease_id, driver_id = found.driver_id, medallion_id = found.medallion_id
+FROM (
+    SELECT DISTINCT ON (s.line) s.line, l.id AS lease_id, d.id AS driver_id, m.id AS medallion_id
+    FROM trip_staging s
+    JOIN leases_medallion m ON m.number = s.medallion
+    JOIN leases_driver d ON d.tlc_license_number = s.tlc
+    JOIN leases_lease l ON l.medallion_id = m.id
+    WHERE s.outcome IS NULL
+      AND l.status <> 'CANCELLED'
+      AND l.start_date <= s.trip_date AND (l.end_date IS NULL OR l.end_date >= s.trip_date)
+      AND (l.primary_driver_id = d.id
+           OR EXISTS (SELECT 1 FROM {additional} a WHERE a.lease_id = l.id AND a.driver_id = d.id))
+    -- Two leases in force on one day (one ended that day, one began): the ACTIVE one, else the newer.
+    ORDER BY s.line, (l.status = 'ACTIVE') DESC, l.start_date DESC, l.id DESC
+) found
+WHERE found.line = s.line
+"""
+
+_UNMATCHED = """
+UPDATE trip_staging s SET outcome = 'UNMATCHED', reason = CASE
+    WHEN NOT EXISTS (SELECT 1 FROM leases_medallion m WHERE m.number = s.medallion)
+        THEN format('No medallion %s on file.', s.medallion)
+    WHEN NOT EXISTS (SELECT 1 FROM leases_driver d WHERE d.tlc_license_number = s.tlc)
+        THEN format('No driver with TLC license %s on file.', s.tlc)
+    ELSE format('No lease on medallion %s was in force on %s with the driver of TLC license %s '
+                'as its primary or additional driver.', s.medallion, s.trip_date, s.tlc)
+END
+WHERE s.outcome IS NULL AND s.lease_id IS NULL
+"""
+
+_INSERT = """
+INSERT INTO ledger_trip
+    (trip_id, lease_id, driver_id, medallion_id, period, start_time, end_time, payment_type,
+     {money}, batch_id, created_at)
+SELECT trip_id, lease_id, driver_id, medallion_id, period, start_time, end_time, payment_type,
+       {money}, %s, now()
+FROM trip_staging WHERE outcome IS NULL ORDER BY line
+ON CONFLICT (trip_id) DO NOTHING
+"""
+
+# The row as read, for review: the staged (checked) values in the file's own notation.
+_KEEP = """
+INSERT INTO ledger_tripimportrow (batch_id, line_number, kind, reason, trip_id, raw)
+SELECT %s, line, outcome, reason, trip_id, jsonb_build_object(
+    'trip_id', trip_id, 'tlc_license', tlc, 'medallion', medallion,
+    'start_time', to_char(start_time AT TIME ZONE %s, 'YYYY-MM-DD"T"HH24:MI:SS'),
+    'end_time', to_char(end_time AT TIME ZONE %s, 'YYYY-MM-DD"T"HH24:MI:SS'),
+    'payment_type', payment_type, {money})
+FROM trip_staging WHERE outcome IN ('INVALID', 'UNMATCHED', 'LATE')
+"""
+
+
+def import_trips(
+    *, stream: IO[bytes], file_name: str, actor=None, progress: Progress | None = None, size: int = 0
+) -> TripImport:
+    """Import a trips CSV (a binary stream). Returns the batch with its counts; the rows kept
+    for review are its `kept_rows`. A file whose header is wrong is refused as a whole (400)."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    now = timezone.now()
+    source = _HashingReader(stream)
+    text = io.TextIOWrapper(io.BufferedReader(source, buffer_size=1 << 20), encoding="utf-8-sig", errors="replace")
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InvalidInput(f"The file is not CSV: {exc}.", fields={"file": "Not a CSV file."})
+    if header is None:
+        raise InvalidInput("The file is empty.", fields={"file": "Empty file."})
+    order = [_header(header).index(name) for name in COLUMNS]
+
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        # Taken before reading which weeks are closed: a weekly close (SHARE lock) waits for this
+        # import to commit, or this import waits for the close and then sees the week closed.
+        cursor.execute("LOCK TABLE ledger_trip IN ROW EXCLUSIVE MODE")
+        batch = TripImport.objects.create(file_name=file_name[-255:], sha256="", created_by=_user(actor))
+        # Dropped at commit; dropped here too in case an enclosing transaction (a test) is still open.
+        cursor.execute("DROP TABLE IF EXISTS trip_staging")
+        cursor.execute(_STAGING)
+        invalid: list[TripImportRow] = []
+        first_line: dict[str, int] = {}
+        rows = 0
+        line = reader.line_num  # the header's last line
+        with cursor.cursor.copy(f"COPY trip_staging ({_STAGED_COLUMNS}) FROM STDIN") as copy:
+            while True:
+                try:
+                    values = next(reader, None)
+                except csv.Error as exc:
+                    rows += 1
+                    invalid.append(_invalid(batch, line + 1, "", [f"unreadable CSV: {exc}"], []))
+                    line = reader.line_num
+                    continue
+                if values is None:
+                    break
+                number, line = line + 1, reader.line_num
+                if not any(v.strip() for v in values):
+                    continue
+                rows += 1
+                if len(values) != len(COLUMNS):
+                    reason = f"has {len(values)} columns, expected {len(COLUMNS)}"
+                    invalid.append(_invalid(batch, number, values[0] if values else "", [reason], values))
+                    continue
+                ordered = [values[i] for i in order]
+                row, problems = _check_row(ordered, now, tz)
+                if row is not None:
+                    seen = first_line.setdefault(row[0], number)
+                    if seen != number:
+                        problems = [f"trip_id {row[0]} appears again (first on line {seen})"]
+                if problems:
+                    invalid.append(_invalid(batch, number, ordered[0].strip(), problems, ordered, named=True))
+                    continue
+                copy.write_row((number, *row))
+                if progress and rows % 5000 == 0:
+                    progress(size, source.bytes_read)
+        if progress:
+            progress(size or source.bytes_read, source.bytes_read)
+        cursor.execute("ANALYZE trip_staging")
+        counts = _match_and_insert(cursor, batch)
+        TripImportRow.objects.bulk_create(invalid, batch_size=2000)
+        batch.sha256 = source.sha256.hexdigest()
+        batch.rows = rows
+        batch.invalid = len(invalid) + counts["CONFLICT"]
+        batch.imported = counts["imported"]
+        batch.already_imported = counts["SAME"] + counts["raced"]
+        batch.unmatched = counts["UNMATCHED"]
+        batch.late = counts["LATE"]
+        batch.save()
+        audit(
+            action="ledger.import_trips",
+            actor=actor,
+            obj=batch,
+            payload={
+                "file_name": batch.file_name,
+                "sha256": batch.sha256,
+                "rows": batch.rows,
+                "imported": batch.imported,
+                "already_imported": batch.already_imported,
+                "invalid": batch.invalid,
+                "unmatched": batch.unmatched,
+                "late": batch.late,
+            },
+        )
+    return batch
+
+
+def _match_and_insert(cursor, batch: TripImport) -> dict[str, int]:
+    """Set-based: compare with trips on file, refuse closed weeks, match leases, insert, keep
+    the rest for review. Returns how many rows ended each way."""
+    cursor.execute(
+        f"""
+        UPDATE trip_staging s
+        SET outcome = CASE WHEN {_SAME_FIGURES} THEN 'SAME' ELSE 'INVALID' END,
+            reason = 'trip_id ' || s.trip_id || ' is already on file with different figures (imported in batch '
+                     || t.batch_id || ')'
+        FROM ledger_trip t
+        JOIN leases_driver d ON d.id = t.driver_id
+        JOIN leases_medallion m ON m.id = t.medallion_id
+        WHERE t.trip_id = s.trip_id
+        """
+    )
+    cursor.execute(
+        """
+        UPDATE trip_staging s
+        SET outcome = 'LATE',
+            reason = 'The week of ' || to_char(s.period, 'YYYY-MM-DD') || ' is closed: its earnings were '
+                     || 'booked and its DTRs issued, so a trip can no longer be added to it.'
+        FROM ledger_earningsclose c
+        WHERE s.outcome IS NULL AND c.period = s.period
+        """
+    )
+    cursor.execute(_MATCH.format(additional=Lease.additional_drivers.through._meta.db_table))
+    cursor.execute(_UNMATCHED)
+    money = ", ".join(MONEY_COLUMNS)
+    cursor.execute(_INSERT.format(money=money), [batch.pk])
+    imported = cursor.rowcount
+    cursor.execute(
+        _KEEP.format(money=", ".join(f"'{name}', {name}::text" for name in MONEY_COLUMNS)),
+        [batch.pk, settings.TIME_ZONE, settings.TIME_ZONE],
+    )
+    cursor.execute("SELECT outcome, count(*) FROM trip_staging GROUP BY outcome")
+    by_outcome = {outcome or "new": n for outcome, n in cursor.fetchall()}
+    counts = {kind: by_outcome.get(kind, 0) for kind in ("SAME", "INVALID", "UNMATCHED", "LATE")}
+    counts["CONFLICT"] = counts.pop("INVALID")
+    counts["imported"] = imported
+    # Inserted by a concurrent import of the same trips between our comparison and our insert.
+    counts["raced"] = by_outcome.get("new", 0) - imported
+    return counts
+
+
+def _invalid(batch, line: int, trip_id: str, problems: list[str], values: list[str], named: bool = False):
+    raw = dict(zip(COLUMNS, values, strict=False)) if named else {"columns": values}
+    return TripImportRow(
+        batch=batch,
+        line_number=line,
+        kind=TripImportRow.Kind.INVALID,
+        reason="; ".join(problems)[:2000],
+        trip_id=trip_id[:255],
+        raw=raw,
+    )
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+# --- reads for the API and the admin -------------------------------------------------------------
+
+
+def trip_list():
+    return Trip.objects.select_related("lease", "driver", "medallion")
+
+
+def import_list():
+    return TripImport.objects.select_related("created_by")
+
+
+def kept_row_list():
+    return TripImportRow.objects.select_related("batch")
