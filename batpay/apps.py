@@ -7,6 +7,8 @@ class BatpayConfig(AppConfig):
     verbose_name = "BAT Payment Engine"
 
     def ready(self) -> None:
+        # Imported here, once every app's models are loaded: these modules need them (the one
+        # place an import may sit inside a function, batpay/registry.py says why hooks exist).
         from batpay import metrics  # noqa: F401  (registers the collectors)
         from batpay.roles import sync_role_permissions
 

@@ -6,4 +6,6 @@ class LeasesConfig(AppConfig):
     verbose_name = "Fleet"
 
     def ready(self) -> None:
+        # Imported here, once every app's models are loaded: these modules need them (the one
+        # place an import may sit inside a function, batpay/registry.py says why hooks exist).
         from leases import metrics  # noqa: F401  (registers the collectors)

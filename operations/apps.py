@@ -7,6 +7,8 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        # Imported here, once every app's models are loaded: these modules need them (the one
+        # place an import may sit inside a function, batpay/registry.py says why hooks exist).
         from operations import jobs  # noqa: F401  (registers the job metrics collector)
         from operations.jobs import ensure_beat_schedule_after_migrate
 

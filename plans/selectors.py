@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Avg, Count, QuerySet, Sum
 
 from batpay.money import ZERO, to_money
+from ledger.selectors import obligation_balances, paid_total
 from plans.lifecycle import InstallmentStatus, PlanStatus
 from plans.models import Plan
 from plans.source import PlanSource
@@ -29,8 +30,6 @@ def attach_totals(*, source: PlanSource, plans: Sequence[Plan]) -> Sequence[Plan
 
     Two queries for any number of plans: the installments' few columns, then their ledger balances.
     """
-    from ledger.selectors import obligation_balances
-
     by_plan: dict[int, list[tuple]] = {plan.pk: [] for plan in plans}
     rows = source.installment_model.objects.filter(plan_id__in=list(by_plan)).values_list(
         "plan_id", "installment_id", "amount", "status", "posting_id"
@@ -85,8 +84,6 @@ def plan_statistics(
     installments_by_status = dict(installments.order_by().values_list("status").annotate(n=Count("pk")))
     of_confirmed = source.installment_model.objects.filter(plan__in=confirmed.order_by().values("pk"))
     charged = of_confirmed.exclude(status=InstallmentStatus.CANCELLED).aggregate(total=Sum("amount"))["total"] or ZERO
-    from ledger.selectors import paid_total
-
     paid = paid_total(
         category=source.category, source_references=of_confirmed.filter(posting__isnull=False).values("installment_id")
     )

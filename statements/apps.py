@@ -6,6 +6,8 @@ class StatementsConfig(AppConfig):
     verbose_name = "Statements"
 
     def ready(self) -> None:
+        # Imported here, once every app's models are loaded: these modules need them (the one
+        # place an import may sit inside a function, batpay/registry.py says why hooks exist).
         from statements.close import close_earnings_step, generate_dtrs_step, register_close_step
 
         # The Sunday run's close (SPEC §6): taxes and earnings first, then the DTRs that read them.

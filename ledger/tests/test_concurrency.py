@@ -3,16 +3,31 @@
 import datetime as dt
 import random
 import threading
+import time
 from decimal import Decimal as D
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Sum
 
 from batpay.errors import DomainError
 from ledger import services
 from ledger.invariants import violations
 from ledger.models import Category, ObligationBalance, Posting, Receipt
+
+P1 = dt.date(2025, 9, 28)
+
+
+def charge(lease, category, amount, ref, period=P1):
+    return services.create_obligation(
+        category=category,
+        amount=D(amount),
+        source_reference=ref,
+        driver=lease.primary_driver,
+        lease=lease,
+        period=period,
+    )
+
 
 PERIODS = [dt.date(2025, 9, 7) + dt.timedelta(weeks=k) for k in range(6)]
 
@@ -124,3 +139,59 @@ def test_eight_threads_paying_voiding_and_applying_earnings(fleet):
     assert received == net_applied + unapplied
     assert not ObligationBalance.objects.filter(outstanding__lt=0).exists()
     assert Posting.objects.filter(status="VOIDED").count() > 0
+
+
+def _wait_until_blocked(count: int, timeout: float = 10.0) -> None:
+    """Until `count` sessions wait for a lock (pg_locks is live; pg_stat_activity is a per-transaction snapshot)."""
+    deadline = time.monotonic() + timeout
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0] >= count:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"{count} session(s) never blocked")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_racing_the_first_request_gets_the_first_receipt_not_a_409(fleet):
+    """Two copies of the same payment (a client retrying after a timeout) both pass the early key
+    check, then queue on the balance lock. The second then found the balance the first had just
+    paid CLOSED and answered 409 instead of returning the first receipt."""
+    lease = fleet.lease()
+    driver = lease.primary_driver
+    repair = charge(lease, Category.REPAIRS, "120.00", "RPR-1")
+    results: list = []
+    errors: list = []
+
+    def pay():
+        try:
+            results.append(
+                services.apply_interim_payment(
+                    driver=driver,
+                    lease=lease,
+                    amount=D("120.00"),
+                    method="CASH",
+                    allocations=[services.Allocation(repair.pk, D("120.00"))],
+                    idempotency_key="window-1-0001",
+                ).pk
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    # Hold the balance so both copies get past the early key check and queue on its lock.
+    with transaction.atomic():
+        ObligationBalance.objects.select_for_update().get(pk=repair.pk)
+        threads = [threading.Thread(target=pay) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        _wait_until_blocked(2)
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert len(results) == 2 and results[0] == results[1]
+    assert Receipt.objects.count() == 1
+    assert Posting.objects.filter(entry_type="CREDIT").count() == 1

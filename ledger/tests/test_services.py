@@ -444,3 +444,45 @@ def test_a_backdated_payment_does_not_rewrite_reported_balances(fleet):
     assert due_later.outstanding == D("0.00")
     credit = due_later.postings.get(entry_type="CREDIT")
     assert credit.effective_date == due_later.due_period, "never counted before the charge is due"
+
+
+def test_a_cashier_key_shaped_like_an_earnings_key_cannot_swallow_the_weeks_earnings(fleet):
+    """The cashier's Idempotency-Key is the receipt's key as sent, and weekly earnings are keyed
+    `earnings:<lease>:<driver>:<period>` with ON CONFLICT DO NOTHING: a payment recorded with such
+    a key made the week's card earnings disappear without a trace (no receipt, nothing paid)."""
+    lease = fleet.lease()
+    driver = lease.primary_driver
+    rent = charge(lease, Category.LEASE, "500.00", "LEASE-1")
+    key = f"earnings:{lease.pk}:{driver.pk}:{P1.isoformat()}"
+    with pytest.raises(InvalidInput) as refused:
+        services.apply_interim_payment(
+            driver=driver, lease=lease, amount=D("10.00"), method="CASH", idempotency_key=key
+        )
+    assert "idempotency_key" in refused.value.fields
+
+    receipt = services.apply_earnings(driver=driver, lease=lease, period=P1, amount=D("400.00"))
+    assert (receipt.kind, receipt.amount) == (Receipt.Kind.EARNINGS, D("400.00"))
+    rent.refresh_from_db()
+    assert rent.outstanding == D("100.00")
+
+
+def test_earnings_of_two_weeks_in_one_call_pay_only_what_each_week_owes(fleet):
+    """Rule: earnings of period P pay only balances due in P or earlier. The weekly close passes one
+    period, but the bulk service accepts several and then lets week 1's receipt pay week 2's rent."""
+    lease = fleet.lease()
+    driver = lease.primary_driver
+    P2 = P1 + dt.timedelta(weeks=1)
+    week1 = charge(lease, Category.LEASE, "100.00", "LEASE-W1", period=P1)
+    week2 = charge(lease, Category.LEASE, "500.00", "LEASE-W2", period=P2)
+    services.apply_earnings_bulk(
+        rows=[
+            services.EarningsRow(driver.pk, lease.pk, P1, D("600.00")),
+            services.EarningsRow(driver.pk, lease.pk, P2, D("50.00")),
+        ]
+    )
+    first = Receipt.objects.get(period=P1, kind="EARNINGS")
+    paid_by_first = {p.obligation_id: p.amount for p in first.postings.all()}
+    assert paid_by_first == {week1.pk: D("100.00")}
+    assert first.unapplied == D("500.00")
+    week2.refresh_from_db()
+    assert week2.outstanding == D("450.00")

@@ -15,6 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from leases.models import Driver, Lease, Medallion, Vehicle
+
 
 class Command(BaseCommand):
     help = "Run the admin and API, a Celery worker and beat together (Ctrl-C stops all)."
@@ -108,8 +110,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.WARNING(f"Created superuser 'admin' with password '{password}'."))
 
     def _ensure_demo(self, leases: int):
-        from leases.models import Driver, Lease, Medallion, Vehicle
-
         empty = not any(model.objects.exists() for model in (Driver, Vehicle, Medallion, Lease))
         if leases and empty:
             call_command("seed_demo", leases=leases, with_users=True)

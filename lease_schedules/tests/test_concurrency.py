@@ -1,4 +1,4 @@
-"""Review findings on lease schedules posting into the ledger, proven against the real database."""
+"""Lease schedules posting into the ledger while other writers work: no deadlock, against the real database."""
 
 import datetime as dt
 import threading
