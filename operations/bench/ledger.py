@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leases.models import Lease
-from ledger import bench_weekly, services  # noqa: F401  (bench_weekly registers the weekly_close benchmark)
+from ledger import services
 from ledger.models import PRIORITY, ObligationBalance
 from operations.bench import Report, benchmark
 

@@ -5,22 +5,20 @@ never touches real data and always starts from the same empty state.
 """
 
 import importlib
+import pkgutil
 import time
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from operations import bench
 from operations.bench import BENCHMARKS, Report
 
 
 def _load_benchmarks() -> None:
-    for config in apps.get_app_configs():
-        try:
-            importlib.import_module(f"{config.name}.bench")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.bench":
-                raise
+    """Import every module of operations.bench: each registers its benchmarks."""
+    for module in pkgutil.iter_modules(bench.__path__):
+        importlib.import_module(f"{bench.__name__}.{module.name}")
 
 
 class Command(BaseCommand):
