@@ -25,7 +25,7 @@ from batpay.errors import Conflict, ErrorCode, InvalidInput
 from batpay.money import MAX_AMOUNT, ZERO, to_money
 from batpay.periods import WEEK, current_period, next_period, period_end, period_start
 from lease_schedules.models import LeaseInstallment, LeaseSchedule
-from lease_schedules.plan import installment_id, last_period, lease_weeks, prorated
+from lease_schedules.plan import chargeable, installment_id, last_period, lease_weeks, prorated
 from leases.models import Lease
 from leases.services import (
     OPEN_LEASE_STATUSES,
@@ -92,7 +92,7 @@ def _schedule_plan(
         weeks = lease_weeks(
             start_date=lease.start_date, end_date=lease.end_date, first_period=start_week, through=through
         )
-        wanted = {week.period: week.days for week in weeks if prorated(lease.weekly_rate, week.days) > ZERO}
+        wanted = {week.period: week.days for week in weeks if chargeable(lease.weekly_rate, week.days)}
     for item in charged:
         if wanted.get(item.period_start) != item.days:
             covered = wanted.get(item.period_start, 0)
@@ -438,7 +438,7 @@ def lease_schedules_extend(*, actor: Actor = None, today: dt.date | None = None,
                         rate,
                     )
                     for week in weeks
-                    if prorated(rate, week.days) > ZERO
+                    if chargeable(rate, week.days)
                 )
                 written.append((pk, target))
                 if status == PlanStatus.CLOSED:

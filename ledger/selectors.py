@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Case, DecimalField, F, Prefetch, QuerySet, Sum, When
 
 from batpay.money import ZERO
-from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt
+from ledger.models import EntryType, ObligationBalance, Posting, Receipt
 
 
 @dataclass(frozen=True)
@@ -96,13 +96,6 @@ def balances_as_of(
         return [BalanceAsOf(*row) for row in cursor.fetchall()]
 
 
-def totals_by_category(rows: Iterable[BalanceAsOf]) -> dict[str, Decimal]:
-    totals = {category: ZERO for category in Category.values}
-    for row in rows:
-        totals[row.category] += row.outstanding
-    return totals
-
-
 def open_balances(*, driver_id: int, lease_id: int) -> QuerySet[ObligationBalance]:
     """What a cashier can allocate to, in the order earnings would pay it."""
     return ObligationBalance.objects.filter(
@@ -143,10 +136,6 @@ def receipts() -> QuerySet[Receipt]:
 def receipts_with_postings() -> QuerySet[Receipt]:
     """receipts() with their postings (in order) prefetched: one extra query per page, not per row."""
     return receipts().prefetch_related(Prefetch("postings", queryset=postings_with_reversal().order_by("id")))
-
-
-def category_priority(category: str) -> int:
-    return PRIORITY[category]
 
 
 @dataclass(frozen=True)
