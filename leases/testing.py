@@ -11,6 +11,29 @@ from leases import services
 from leases.models import Driver, Lease, Medallion, Vehicle
 
 START = dt.date(2025, 9, 28)
+# Distinct first names, so a search by one finds one driver.
+FIRST_NAMES = (
+    "Aminata",
+    "Bilal",
+    "Carmen",
+    "Dmitri",
+    "Esther",
+    "Farid",
+    "Gloria",
+    "Hassan",
+    "Ines",
+    "Jamal",
+    "Kofi",
+    "Lucia",
+    "Mamadou",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Samir",
+    "Tenzin",
+)
 
 
 class FleetFactory:
@@ -20,7 +43,8 @@ class FleetFactory:
 
     def driver(self, **values) -> Driver:
         n = next(self._n)
-        values = {"first_name": "Amadou", "last_name": f"Diallo{n}", "tlc_license_number": f"{5100000 + n}", **values}
+        first = FIRST_NAMES[n % len(FIRST_NAMES)] + ("" if n < len(FIRST_NAMES) else str(n))
+        values = {"first_name": first, "last_name": f"Testdriver{n}", "tlc_license_number": f"{5100000 + n}", **values}
         return services.driver_create(actor=self.actor, **values)
 
     def vehicle(self, **values) -> Vehicle:
@@ -40,7 +64,9 @@ class FleetFactory:
         values = {"number": f"{n % 9 + 1}{'ABCDEFGHJK'[n // 900 % 10]}{n % 100:02d}", **values}
         return services.medallion_create(actor=self.actor, **values)
 
-    def lease(self, **values) -> Lease:
+    def lease(self, *, driver: Driver | None = None, **values) -> Lease:
+        if driver is not None:
+            values["driver_id"] = driver.pk
         if "driver_id" not in values:
             values["driver_id"] = self.driver().pk
         if "vehicle_id" not in values:

@@ -85,7 +85,7 @@ def test_ledger_pages_load_read_only_with_filters_search_and_links(login, book):
         f"{POSTINGS}?created_at__year={timezone.localdate().year}",
         BALANCES,
         f"{BALANCES}?category=LEASE&status=OPEN&due_period=2025-09-28",
-        f"{BALANCES}?q=Driver1+Test",
+        f"{BALANCES}?q={book['driver'].first_name}+{book['driver'].last_name}",
         RECEIPTS,
         f"{RECEIPTS}?kind=EARNINGS&period=2025-09-28&q={lease.lease_number}",
         f"{RECEIPTS}?received_on__year=2025",
@@ -97,7 +97,8 @@ def test_ledger_pages_load_read_only_with_filters_search_and_links(login, book):
 
     filtered = client.get(f"{POSTINGS}?category=LEASE&entry_type=CREDIT")
     assert list(filtered.context["cl"].result_list) == [credit]
-    searched = client.get(f"{BALANCES}?q=Driver1+Test")
+    driver = book["driver"]
+    searched = client.get(f"{BALANCES}?q={driver.first_name}+{driver.last_name}")
     assert {b.source_reference for b in searched.context["cl"].result_list} == {"TAX-1", "LEASE-1", "RPR-2025-001-01"}
     assert client.get(f"{POSTINGS}?period=2025-09-29").status_code == 302, "not a Sunday: the admin's ?e=1"
 

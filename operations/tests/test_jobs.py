@@ -20,7 +20,7 @@ from batpay.periods import WEEK
 from batpay.registry import Registry
 from batpay.steps import StepResult
 from lease_schedules.models import LeaseInstallment
-from leases import services as fleet
+from leases.testing import FleetFactory
 from operations import jobs
 from operations.jobs import run_job, run_posting_job, weekly_close
 from operations.models import JobRun
@@ -35,40 +35,18 @@ P = dt.date(2025, 10, 5)
 START = dt.date(2025, 9, 28)  # leases run from here: two weeks due by P
 
 
-class Fleet:
-    """Leases (with their schedules) and repairs made through the real services."""
-
-    def __init__(self, actor):
-        self.actor = actor
-        self.n = 0
+class Fleet(FleetFactory):
+    """The fleet factory, plus repairs made through the real service."""
 
     def lease(self, rate: str = "500.00", **values):
-        self.n += 1
-        n = self.n
-        driver = fleet.driver_create(
-            actor=self.actor, first_name="Job", last_name=f"Runner{n}", tlc_license_number=f"{5300000 + n}"
-        )
-        vehicle = fleet.vehicle_create(
-            actor=self.actor, vin=f"5YJ3E1EA{n:09d}", plate_number=f"J{n:06d}C", make="Toyota", model="Camry", year=2023
-        )
-        medallion = fleet.medallion_create(actor=self.actor, number=f"{n % 9 + 1}J{n % 100:02d}")
-        return fleet.lease_create(
-            actor=self.actor,
-            lease_type="DOV",
-            driver_id=driver.pk,
-            vehicle_id=vehicle.pk,
-            medallion_id=medallion.pk,
-            start_date=values.pop("start_date", START),
-            weekly_rate=Decimal(rate),
-            **values,
-        )
+        return super().lease(weekly_rate=Decimal(rate), start_date=values.pop("start_date", START), **values)
 
     def repair(self, lease, amount: str = "300.00"):
-        self.n += 1
+        n = next(self._n)
         return repair_create(
             driver_id=lease.primary_driver_id,
             lease_id=lease.pk,
-            invoice_number=f"JOB-{self.n}",
+            invoice_number=f"JOB-{n}",
             invoice_date=dt.date(2025, 9, 30),
             workshop_type="BIG_APPLE",
             repair_amount=Decimal(amount),

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from batpay.errors import Conflict, ErrorCode, InvalidInput
-from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger.invariants import violations
 from ledger.services import apply_earnings
 from plans import lifecycle
@@ -158,19 +157,10 @@ def test_closed_and_cancelled_are_final_for_requests():
 
 
 @pytest.fixture
-def repair_plan(db, make_user):
+def repair_plan(fleet):
     """A confirmed 450.00 repair (100 ×4 + 50 from 2025-09-28) entered through the repairs service."""
-    driver = Driver.objects.create(first_name="Plan", last_name="Test", tlc_license_number="7000001")
-    vehicle = Vehicle.objects.create(vin="5YJ3E1EA7KF000001", plate_number="P1", make="Tesla", model="3", year=2023)
-    lease = Lease.objects.create(
-        lease_number="PL-1",
-        lease_type=Lease.Type.DOV,
-        primary_driver=driver,
-        vehicle=vehicle,
-        medallion=Medallion.objects.create(number="9P01"),
-        start_date=dt.date(2025, 9, 1),
-        weekly_rate=D("400.00"),
-    )
+    lease = fleet.lease(start_date=dt.date(2025, 9, 1), weekly_rate=D("400.00"))
+    driver = lease.primary_driver
     return repair_create(
         driver_id=driver.pk,
         lease_id=lease.pk,
@@ -179,7 +169,7 @@ def repair_plan(db, make_user):
         workshop_type="BIG_APPLE",
         repair_amount=D("450.00"),
         start_week=SUNDAY,
-        actor=make_user("Finance"),
+        actor=fleet.actor,
         confirm=True,
     )
 

@@ -3,52 +3,10 @@ from decimal import Decimal
 
 import pytest
 
-from leases.models import Driver, Lease, Medallion, Vehicle
 from repairs import services
 
 # A Sunday safely in the past, whatever day the suite runs.
 P1 = dt.date(2025, 9, 28)
-
-
-class Fleet:
-    """Drivers on leases. Fleet rules are the leases app's; repair tests only need valid rows."""
-
-    def __init__(self):
-        self.n = 0
-
-    def driver(self) -> Driver:
-        self.n += 1
-        return Driver.objects.create(
-            first_name=f"Driver{self.n}", last_name="Repairs", tlc_license_number=f"{6000000 + self.n}"
-        )
-
-    def lease(self, *, driver: Driver | None = None) -> Lease:
-        self.n += 1
-        n = self.n
-        vehicle = Vehicle.objects.create(
-            vin=f"2T1BURHE{n:09d}", plate_number=f"R{n:06d}C", make="Toyota", model="Camry", year=2023
-        )
-        letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
-        medallion = Medallion.objects.create(number=f"{n // 100 % 10}{letters[n // 1000 % 23]}{n % 100:02d}")
-        return Lease.objects.create(
-            lease_number=f"RL-{n:05d}",
-            lease_type=Lease.Type.DOV,
-            primary_driver=driver or self.driver(),
-            vehicle=vehicle,
-            medallion=medallion,
-            start_date=dt.date(2025, 9, 1),
-            weekly_rate=Decimal("500.00"),
-        )
-
-
-@pytest.fixture
-def fleet(db) -> Fleet:
-    return Fleet()
-
-
-@pytest.fixture
-def finance(make_user):
-    return make_user("Finance")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from batpay.errors import Conflict, InvalidInput, NotFound
 from batpay.periods import period_start
-from leases.models import Driver
+from leases import services as fleet_services
 from ledger import services
 from ledger.models import Category, Posting
 from statements.close import close_earnings
@@ -100,8 +100,8 @@ def test_the_next_dtr_shows_later_corrections_not_the_past_one(worked):
 
 def test_detail_lines_name_each_charge_and_what_paid_it(fleet):
     lease = fleet.lease()
-    extra = Driver.objects.create(first_name="Ana", last_name="Shift", tlc_license_number="5777777")
-    lease.additional_drivers.add(extra)
+    extra = fleet.driver(first_name="Ana", last_name="Shift", tlc_license_number="5777777")
+    fleet_services.lease_update(actor=fleet.actor, lease=lease, changes={"additional_driver_ids": [extra.pk]})
     import_lines(worked_example(lease, P1, extra_driver=extra))
     charge(lease, Category.LEASE, "500.00", "LEASE-1")
     repair = charge(lease, Category.REPAIRS, "100.00", "RPR-2025-001-01")

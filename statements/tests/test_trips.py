@@ -10,7 +10,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from batpay.errors import InvalidInput
-from leases.models import Driver, Lease
+from lease_schedules.services import lease_terminate
+from leases import services as fleet_services
 from statements.close import close_earnings
 from statements.models import Trip, TripImport, TripImportRow
 from statements.tests.trip_files import HEADER, csv_bytes, import_lines, trip
@@ -109,7 +110,7 @@ def test_bad_rows_are_kept_with_line_numbers_and_reasons_and_the_good_rows_go_in
 
 def test_unmatched_rows_are_kept_and_come_in_once_the_lease_is_right(fleet):
     lease = fleet.lease()
-    stranger = Driver.objects.create(first_name="Sam", last_name="Other", tlc_license_number="5999999")
+    stranger = fleet.driver(first_name="Sam", last_name="Other", tlc_license_number="5999999")
     d, m = lease.primary_driver, lease.medallion
     lines = [
         trip("U-1", d, "9Z99", MONDAY),  # 2: no such medallion
@@ -131,7 +132,7 @@ def test_unmatched_rows_are_kept_and_come_in_once_the_lease_is_right(fleet):
     assert "in force on 2025-08-29" in reasons[5][1]
     assert batch.kept_rows.get(line_number=4).raw["start_time"] == "2025-09-29T08:00:00"
 
-    lease.additional_drivers.add(stranger)
+    fleet_services.lease_update(actor=fleet.actor, lease=lease, changes={"additional_driver_ids": [stranger.pk]})
     again = import_lines(lines)
     assert (again.imported, again.unmatched) == (1, 3)
     assert Trip.objects.get(trip_id="U-3").lease_id == lease.pk
@@ -139,8 +140,8 @@ def test_unmatched_rows_are_kept_and_come_in_once_the_lease_is_right(fleet):
 
 def test_an_additional_drivers_trips_land_on_the_lease(fleet):
     lease = fleet.lease()
-    extra = Driver.objects.create(first_name="Ana", last_name="Shift", tlc_license_number="5777777")
-    lease.additional_drivers.add(extra)
+    extra = fleet.driver(first_name="Ana", last_name="Shift", tlc_license_number="5777777")
+    fleet_services.lease_update(actor=fleet.actor, lease=lease, changes={"additional_driver_ids": [extra.pk]})
 
     batch = import_lines([trip("X-1", extra, lease.medallion, MONDAY), trip("X-2", lease.primary_driver,
                                                                           lease.medallion, MONDAY)])  # fmt: skip
@@ -154,16 +155,12 @@ def test_an_additional_drivers_trips_land_on_the_lease(fleet):
 
 def test_a_trip_goes_to_the_lease_in_force_on_its_new_york_date(fleet):
     old = fleet.lease()
-    old.end_date, old.status = dt.date(2025, 10, 1), Lease.Status.TERMINATED
-    old.save()
-    new = Lease.objects.create(
-        lease_number="L-NEW",
-        lease_type=Lease.Type.DOV,
-        primary_driver=old.primary_driver,
-        vehicle=old.vehicle,
-        medallion=old.medallion,
+    old = lease_terminate(actor=fleet.actor, lease=old, termination_date=dt.date(2025, 10, 1), reason="Car returned")
+    new = fleet.lease(
+        driver=old.primary_driver,
+        vehicle_id=old.vehicle_id,
+        medallion_id=old.medallion_id,
         start_date=dt.date(2025, 10, 2),
-        weekly_rate=D("500.00"),
     )
     d, m = old.primary_driver, old.medallion
     lines = [

@@ -10,6 +10,8 @@ from django.db import connection
 
 from batpay.errors import Conflict, InvalidInput
 from batpay.periods import current_period
+from leases import services as fleet_services
+from leases.testing import FleetFactory
 from ledger import services
 from ledger.models import Category, ObligationBalance, Posting, Receipt
 from statements.close import close_earnings
@@ -170,11 +172,9 @@ def test_dtr_batches_commit_one_by_one_and_a_rerun_finishes_the_rest(fleet, monk
 
 
 def test_every_lease_in_force_gets_a_dtr_even_without_trips(fleet):
-    driving, idle, cancelled, ended = (fleet.lease() for _ in range(4))
-    cancelled.status = "CANCELLED"
-    cancelled.save()
-    ended.end_date, ended.status = dt.date(2025, 9, 20), "TERMINATED"
-    ended.save()
+    driving, idle, cancelled = (fleet.lease() for _ in range(3))
+    fleet_services.lease_update(actor=fleet.actor, lease=cancelled, changes={"status": "CANCELLED"})
+    fleet.lease(start_date=dt.date(2025, 9, 1), end_date=dt.date(2025, 9, 20))  # ended before the week
     import_lines(worked_example(driving, P1))
 
     close_week(P1)
@@ -214,13 +214,12 @@ def eager_tasks(settings, tmp_path):
 
 def test_the_steps_run_in_the_sunday_close(transactional_db, make_user, eager_tasks):
     from operations.jobs import close_steps, weekly_close
-    from statements.tests.conftest import Fleet
 
     assert [step.name for step in close_steps()][-2:] == ["ledger.close_earnings", "ledger.generate_dtrs"]
-    lease = Fleet().lease()
+    lease = FleetFactory(make_user("Finance")).lease()
     import_lines(worked_example(lease, P1))
     charge(lease, Category.EZPASS, "31.22", "EZP-1")
-    charge(lease, Category.LEASE, "500.00", "LEASE-1")
+    # The week's 500.00 lease charge comes from the lease's schedule: the close posts it first.
 
     runs = weekly_close(period=P1, actor=make_user("Finance"))
 
@@ -236,10 +235,9 @@ def test_the_steps_run_in_the_sunday_close(transactional_db, make_user, eager_ta
     assert dtr.pdf.name == f"dtrs/2025/{dtr.dtr_number}.pdf" and dtr.pdf_rendered_at is not None
 
 
-def test_two_concurrent_closes_book_the_week_once(transactional_db):
-    from statements.tests.conftest import Fleet
+def test_two_concurrent_closes_book_the_week_once(transactional_db, make_user):
 
-    lease = Fleet().lease()
+    lease = FleetFactory(make_user("Finance")).lease()
     import_lines(worked_example(lease, P1))
     results, errors = [], []
 
