@@ -27,6 +27,11 @@ def lease_list() -> QuerySet[Lease]:
     )
 
 
+def lease_is_drivers(lease: Lease, driver: Driver) -> bool:
+    """Whether `driver` drives `lease`: as its primary driver or as one of its additional drivers."""
+    return lease.primary_driver_id == driver.pk or lease.additional_drivers.filter(pk=driver.pk).exists()
+
+
 def driver_search(queryset: QuerySet[Driver], text: str) -> QuerySet[Driver]:
     """Every word must match a first name, a last name or the start of a TLC license number."""
     for term in _terms(text):

@@ -28,6 +28,7 @@ from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from batpay.money import MAX_AMOUNT, ZERO, to_money
 from batpay.periods import is_period_start, period_start
 from batpay.registry import Registry
+from leases.selectors import lease_is_drivers
 from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt
 
 VOID_REASON_MIN_LENGTH = 10
@@ -79,9 +80,7 @@ def _actor_id(actor) -> int | None:
 
 
 def _lease_of_driver(driver, lease) -> None:
-    if lease.primary_driver_id == driver.pk:
-        return
-    if lease.additional_drivers.filter(pk=driver.pk).exists():
+    if lease_is_drivers(lease, driver):
         return
     raise InvalidInput(
         f"Lease {lease.lease_number} is not a lease of driver {driver.pk}.",

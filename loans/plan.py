@@ -15,4 +15,8 @@ LOANS = PlanSource(
     id_prefix="DL",
     id_width=4,
     label="Loan",
+    noun="loan",
+    document="loan",
+    fields=("driver_id", "lease_id", "loan_amount", "interest_rate", "loan_date", "start_week", "purpose"),
+    editable_after_confirmation={"purpose": "purpose"},
 )

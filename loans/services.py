@@ -13,7 +13,7 @@ Rules that are ours to choose (written down in docs/rules.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,26 +22,23 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from batpay.audit import audit
-from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
+from batpay.errors import InvalidInput
 from batpay.money import ZERO, to_money
 from leases.models import Driver, Lease
 from loans.interest import check_loan_date, loan_schedule
 from loans.models import Loan
 from loans.plan import LOANS
 from plans import services as plans
-from plans.lifecycle import PlanStatus
 from plans.matrix import clean_plan_amount, weekly_installment
 from plans.schedule import ScheduledInstallment, resolve_start_week
 
-FIELDS = ("driver_id", "lease_id", "loan_amount", "interest_rate", "loan_date", "start_week", "purpose")
-EDITABLE_AFTER_CONFIRMATION = frozenset({"purpose"})
 PURPOSE_MAX_LENGTH = 4000
 
 
 @dataclass(frozen=True)
 class LoanInput:
-    """Entered values after every rule held, with the schedule they make."""
+    """Entered values after every rule held (each field but the schedule is the loan's own), with
+    the schedule they make."""
 
     driver: Driver
     lease: Lease
@@ -55,26 +52,6 @@ class LoanInput:
     @property
     def total_interest(self) -> Decimal:
         return sum((item.extra["interest_amount"] for item in self.schedule), ZERO)
-
-
-def _id(value, field: str, errors: dict[str, str]) -> int | None:
-    if value is None or value == "":
-        errors[field] = "This field is required."
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        errors[field] = "Must be an id (an integer)."
-        return None
-
-
-def _catch(errors: dict[str, str], check: Callable[[], Any]) -> Any:
-    try:
-        return check()
-    except InvalidInput as exc:
-        for field, messages in exc.fields.items():
-            errors.setdefault(field, messages[0])
-        return None
 
 
 def clean_interest_rate(value, *, field: str = "interest_rate") -> Decimal:
@@ -136,45 +113,25 @@ def loan_input_clean(
     today = timezone.localdate()
     errors: dict[str, str] = {}
 
-    driver = lease = None
-    driver_pk = _id(driver_id, "driver_id", errors)
-    if driver_pk is not None:
-        driver = Driver.objects.filter(pk=driver_pk).first()
-        if driver is None:
-            errors["driver_id"] = f"No driver with id {driver_pk}."
-    lease_pk = _id(lease_id, "lease_id", errors)
-    if lease_pk is not None:
-        lease = Lease.objects.filter(pk=lease_pk).first()
-        if lease is None:
-            errors["lease_id"] = f"No lease with id {lease_pk}."
-    if (
-        driver
-        and lease
-        and lease.primary_driver_id != driver.pk
-        and not lease.additional_drivers.filter(pk=driver.pk).exists()
-    ):
-        errors["lease_id"] = f"Lease {lease.lease_number} is not a lease of driver {driver.pk}."
-
-    amount = _catch(errors, lambda: clean_plan_amount(loan_amount, field="loan_amount"))
-    rate = _catch(errors, lambda: clean_interest_rate(interest_rate))
+    driver, lease = plans.clean_driver_and_lease(driver_id=driver_id, lease_id=lease_id, errors=errors)
+    amount = plans.collect_errors(errors, lambda: clean_plan_amount(loan_amount, field="loan_amount"))
+    rate = plans.collect_errors(errors, lambda: clean_interest_rate(interest_rate))
     day = _clean_date(loan_date, "loan_date", errors, today=today)
-    week = _catch(errors, lambda: resolve_start_week(start_week, entry_date=day or today))
+    week = plans.collect_errors(errors, lambda: resolve_start_week(start_week, entry_date=day or today))
 
     text = str(purpose or "").strip()
     if len(text) > PURPOSE_MAX_LENGTH:
         errors["purpose"] = f"At most {PURPOSE_MAX_LENGTH} characters."
 
     if day is not None and week is not None:
-        _catch(errors, lambda: check_loan_date(loan_date=day, start_week=week))
+        plans.collect_errors(errors, lambda: check_loan_date(loan_date=day, start_week=week))
     schedule = None
     if amount is not None and rate is not None and day is not None and week is not None and "loan_date" not in errors:
-        schedule = _catch(
+        schedule = plans.collect_errors(
             errors, lambda: loan_schedule(loan_amount=amount, interest_rate=rate, loan_date=day, start_week=week)
         )
 
-    if errors:
-        first = next(iter(errors))
-        raise InvalidInput(f"{first}: {errors[first]}", fields=errors)
+    plans.raise_if_invalid(errors)
     return LoanInput(
         driver=driver,
         lease=lease,
@@ -188,43 +145,27 @@ def loan_input_clean(
 
 
 def _apply(loan: Loan, cleaned: LoanInput) -> None:
-    loan.driver = cleaned.driver
-    loan.lease = cleaned.lease
-    loan.loan_amount = cleaned.loan_amount
-    loan.interest_rate = cleaned.interest_rate
-    loan.loan_date = cleaned.loan_date
-    loan.start_week = cleaned.start_week
-    loan.purpose = cleaned.purpose
+    plans.set_entered(loan, cleaned)
     loan.weekly_installment_amount = weekly_installment(cleaned.loan_amount)
     loan.total_interest = cleaned.total_interest
 
 
 def _create(*, values: Mapping[str, Any], actor, confirm: bool) -> Loan:
     cleaned = loan_input_clean(**values)
-    loan = Loan(
-        loan_id=LOANS.new_plan_id(year=timezone.localdate().year),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+    loan = plans.new_plan(source=LOANS, actor=actor)
     _apply(loan, cleaned)
     loan.save(force_insert=True)
-    plans.replace_schedule(source=LOANS, plan=loan, schedule=cleaned.schedule)
-    audit(
-        action="loans.create",
-        actor=actor,
-        obj=loan,
-        object_id=loan.loan_id,
-        payload={
-            "loan_amount": str(loan.loan_amount),
-            "interest_rate": str(loan.interest_rate),
-            "loan_date": loan.loan_date.isoformat(),
-            "start_week": loan.start_week.isoformat(),
-            "installments": len(cleaned.schedule),
-            "total_interest": str(loan.total_interest),
-        },
+    payload = {
+        "loan_amount": str(loan.loan_amount),
+        "interest_rate": str(loan.interest_rate),
+        "loan_date": loan.loan_date.isoformat(),
+        "start_week": loan.start_week.isoformat(),
+        "installments": len(cleaned.schedule),
+        "total_interest": str(loan.total_interest),
+    }
+    return plans.add_plan(
+        source=LOANS, plan=loan, schedule=cleaned.schedule, actor=actor, confirm=confirm, payload=payload
     )
-    if confirm:
-        loan = plans.confirm_plan(source=LOANS, plan=loan, actor=actor)
-    return loan
 
 
 def loan_create(
@@ -239,65 +180,17 @@ def loan_create(
     actor,
     confirm: bool = False,
 ) -> Loan:
-    """Enter a loan: a DRAFT with its computed schedule and interest (or OPEN at once with `confirm`)."""
-    values = {
-        "driver_id": driver_id,
-        "lease_id": lease_id,
-        "loan_amount": loan_amount,
-        "interest_rate": interest_rate,
-        "loan_date": loan_date,
-        "start_week": start_week,
-        "purpose": purpose,
-    }
+    """Enter a loan: a DRAFT with its computed schedule and interest (or OPEN at once with `confirm`).
+    Left out, the loan date is today and the rate is settings.LOAN_DEFAULT_INTEREST_RATE."""
+    entered = locals()  # the arguments, by name: nothing else is bound yet
     with transaction.atomic(durable=True):
-        return _create(values=values, actor=actor, confirm=confirm)
+        return _create(values={field: entered[field] for field in LOANS.fields}, actor=actor, confirm=confirm)
 
 
 def loan_create_from_case(*, data: Mapping[str, Any], actor) -> Loan:
     """Guided entry's step LOAN_ENTER_DETAILS: the loan created and confirmed (OPEN, installments
     SCHEDULED), inside the case submission's transaction so the case and the loan commit together."""
-    values = {field: data.get(field) for field in FIELDS}
-    values["purpose"] = values["purpose"] or ""
-    return _create(values=values, actor=actor, confirm=True)
-
-
-def _lock(loan_id: str) -> Loan:
-    loan = Loan.objects.select_for_update().filter(loan_id=loan_id).first()
-    if loan is None:
-        raise NotFound(f"No loan {loan_id}.")
-    return loan
-
-
-def _current_values(loan: Loan) -> dict[str, Any]:
-    return {
-        "driver_id": loan.driver_id,
-        "lease_id": loan.lease_id,
-        "loan_amount": loan.loan_amount,
-        "interest_rate": loan.interest_rate,
-        "loan_date": loan.loan_date,
-        "start_week": loan.start_week,
-        "purpose": loan.purpose,
-    }
-
-
-def _differs(field: str, current: Any, new: Any, *, loan_date: dt.date) -> bool:
-    """Whether a submitted value changes the stored one (a client may send back what it read)."""
-    try:
-        if field == "start_week":
-            return resolve_start_week(new, entry_date=loan_date) != current
-        if field == "loan_amount":
-            return clean_plan_amount(new, field=field) != current
-        if field == "interest_rate":
-            return clean_interest_rate(new) != current
-        if field in ("driver_id", "lease_id"):
-            return new is not None and new != "" and int(new) != current
-        if field == "loan_date":
-            return new not in (None, "") and (dt.date.fromisoformat(new) if isinstance(new, str) else new) != current
-        if field == "purpose":
-            return str(new or "").strip() != current
-    except (DomainError, TypeError, ValueError):
-        return True
-    return new != current
+    return _create(values={field: data.get(field) for field in LOANS.fields}, actor=actor, confirm=True)
 
 
 def _loan_date_after(changes: Mapping[str, Any], loan: Loan) -> dt.date:
@@ -311,72 +204,59 @@ def _loan_date_after(changes: Mapping[str, Any], loan: Loan) -> dt.date:
     return value if isinstance(value, dt.date) else loan.loan_date
 
 
+def _purpose(value) -> str:
+    """The purpose as stored; the one field a confirmed loan may still change."""
+    text = str(value or "").strip()
+    if len(text) > PURPOSE_MAX_LENGTH:
+        raise InvalidInput("purpose is too long.", fields={"purpose": f"At most {PURPOSE_MAX_LENGTH} characters."})
+    return text
+
+
+def _readers(loan: Loan, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """How an edit's values read as stored; an empty loan date keeps the one on file."""
+    basis = _loan_date_after(changes, loan)
+    return {
+        "driver_id": plans.stored_id,
+        "lease_id": plans.stored_id,
+        "loan_amount": lambda value: clean_plan_amount(value, field="loan_amount"),
+        "interest_rate": clean_interest_rate,
+        "loan_date": lambda value: plans.UNCHANGED if value in (None, "") else plans.stored_date(value),
+        "start_week": lambda value: resolve_start_week(value, entry_date=basis),
+        "purpose": _purpose,
+    }
+
+
+def _rebuild(loan: Loan, values: dict[str, Any]) -> list[ScheduledInstallment]:
+    cleaned = loan_input_clean(**values)
+    _apply(loan, cleaned)
+    loan.save()
+    return cleaned.schedule
+
+
 def loan_update(*, loan_id: str, changes: Mapping[str, Any], actor) -> Loan:
     """Change a loan. A DRAFT takes any change and its schedule and interest are rebuilt; after
     confirmation only the purpose may change (any other changed field → 409 invalid_transition)."""
-    unknown = sorted(set(changes) - set(FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"Unknown field(s): {', '.join(unknown)}.", fields={field: "Not a loan field." for field in unknown}
-        )
-    with transaction.atomic(durable=True):
-        loan = _lock(loan_id)
-        current = _current_values(loan)
-        basis = _loan_date_after(changes, loan)
-        changed = {
-            field: value for field, value in changes.items() if _differs(field, current[field], value, loan_date=basis)
-        }
-        if not changed:
-            return loan
-        if loan.status != PlanStatus.DRAFT:
-            frozen = sorted(set(changed) - EDITABLE_AFTER_CONFIRMATION)
-            if frozen:
-                raise Conflict(
-                    f"{loan.loan_id} is {loan.status}: after confirmation only the purpose can change.",
-                    code=ErrorCode.INVALID_TRANSITION,
-                    fields={field: f"Cannot change once the loan is {loan.status}." for field in frozen},
-                )
-            text = str(changed["purpose"] or "").strip()
-            if len(text) > PURPOSE_MAX_LENGTH:
-                raise InvalidInput(
-                    "purpose is too long.", fields={"purpose": f"At most {PURPOSE_MAX_LENGTH} characters."}
-                )
-            loan.purpose = text
-            loan.save(update_fields=["purpose", "updated_at"])
-        else:
-            cleaned = loan_input_clean(**(current | changed))
-            _apply(loan, cleaned)
-            loan.save()
-            plans.replace_schedule(source=LOANS, plan=loan, schedule=cleaned.schedule)
-        audit(
-            action="loans.update",
-            actor=actor,
-            obj=loan,
-            object_id=loan.loan_id,
-            payload={field: str(value) for field, value in changed.items()},
-        )
-        return loan
+    return plans.plan_update(
+        source=LOANS, plan_id=loan_id, changes=changes, actor=actor, readers=_readers, rebuild=_rebuild
+    )
 
 
 def loan_confirm(*, loan_id: str, actor) -> Loan:
-    """DRAFT → OPEN: the schedule and its interest are final; the weekly job posts installments as they fall due."""
-    with transaction.atomic(durable=True):
-        return plans.confirm_plan(source=LOANS, plan=_lock(loan_id), actor=actor)
+    """DRAFT → OPEN: the schedule and its interest are final; the weekly job posts installments as
+    they fall due. From then on only the purpose can change."""
+    return plans.plan_confirm(source=LOANS, plan_id=loan_id, actor=actor)
 
 
 def loan_change_status(*, loan_id: str, status: str, reason: str = "", actor) -> Loan:
-    """HOLD, OPEN (resume) or CANCELLED with a reason, by the lifecycle table."""
-    with transaction.atomic(durable=True):
-        loan = Loan.objects.filter(loan_id=loan_id).first()
-        if loan is None:
-            raise NotFound(f"No loan {loan_id}.")
-        return plans.change_plan_status(source=LOANS, plan=loan, status=status, reason=reason, actor=actor)
+    """HOLD, OPEN (resume) or CANCELLED with a reason, by the lifecycle table. A loan on hold is
+    skipped by the weekly job; its schedule, interest included, stays as it was computed."""
+    return plans.plan_change_status(source=LOANS, plan_id=loan_id, status=status, reason=reason, actor=actor)
 
 
 def loan_installments_post(*, installment_ids: Sequence[str], actor) -> plans.PostingSummary:
-    """Post the chosen installments' totals due now (all or none); 409 for one already posted."""
-    with transaction.atomic(durable=True):
-        return plans.post_installments(source=LOANS, installment_ids=installment_ids, actor=actor)
+    """Post the chosen installments' totals due now (all or none); 409 for one already posted.
+    A loan's charges carry no vehicle or medallion: it is the driver's and the lease's."""
+    return plans.plan_installments_post(source=LOANS, installment_ids=installment_ids, actor=actor)
 
 
 def loan_installments_post_due(

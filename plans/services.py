@@ -1,27 +1,34 @@
-"""The generic writes of every installment plan: schedule, lifecycle, posting, paid state.
+"""The generic writes of every installment plan: entry, edits, lifecycle, posting, paid state.
 
-These functions run inside the caller's transaction (an app service opens the durable one and
-audits the business action); the weekly job, which commits batch by batch, is the exception.
+The services keyed by plan id (`plan_update`, `plan_confirm`, `plan_change_status`,
+`plan_installments_post`) are what an app's API and admin call, through the app's own named
+services (`repair_update`, `loan_confirm`, …); each runs in its own durable transaction, and the
+weekly job (`post_due_installments`) commits batch by batch. Everything else runs inside the
+caller's transaction: an app's create service (or a guided-entry case) opens it.
 Lock order, everywhere: plan rows (by id), then installment rows (by id). The ledger calls
 `sync_paid_state` with its own balance rows locked, and it too locks plans before installments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from batpay.audit import audit
-from batpay.errors import Conflict, ErrorCode, InvalidInput
+from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
 from batpay.models import AuditEvent
 from batpay.money import ZERO
+from leases.models import Driver, Lease
+from leases.selectors import lease_is_drivers
 from ledger.selectors import charges, obligation_balances
 from ledger.services import BALANCE_LISTENERS, BalanceListener, ObligationRow, lock_credit_for, post_obligations
 from plans import lifecycle
@@ -52,6 +59,58 @@ def register_source(source: PlanSource) -> None:
     )
 
 
+# --- entry: the checks every plan's input shares -----------------------------------------------
+
+
+def clean_id(value, field: str, errors: dict[str, str]) -> int | None:
+    """An entered id, or None with the refusal recorded in `errors` under `field`."""
+    if value is None or value == "":
+        errors[field] = "This field is required."
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        errors[field] = "Must be an id (an integer)."
+        return None
+
+
+def collect_errors(errors: dict[str, str], check: Callable[[], Any]) -> Any:
+    """`check()`'s value; an InvalidInput it raises goes into `errors` (each field's first
+    message) instead, so one refusal can name every bad field."""
+    try:
+        return check()
+    except InvalidInput as exc:
+        for field, messages in exc.fields.items():
+            errors.setdefault(field, messages[0])
+        return None
+
+
+def raise_if_invalid(errors: Mapping[str, str]) -> None:
+    """One InvalidInput naming every bad field, its message the first one's."""
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput(f"{first}: {errors[first]}", fields=dict(errors))
+
+
+def clean_driver_and_lease(*, driver_id, lease_id, errors: dict[str, str]) -> tuple[Driver | None, Lease | None]:
+    """A plan's driver and lease by their entered ids; the lease must be the driver's (primary or
+    additional driver). Each refusal goes into `errors` under its field."""
+    driver = lease = None
+    driver_pk = clean_id(driver_id, "driver_id", errors)
+    if driver_pk is not None:
+        driver = Driver.objects.filter(pk=driver_pk).first()
+        if driver is None:
+            errors["driver_id"] = f"No driver with id {driver_pk}."
+    lease_pk = clean_id(lease_id, "lease_id", errors)
+    if lease_pk is not None:
+        lease = Lease.objects.filter(pk=lease_pk).first()
+        if lease is None:
+            errors["lease_id"] = f"No lease with id {lease_pk}."
+    if driver and lease and not lease_is_drivers(lease, driver):
+        errors["lease_id"] = f"Lease {lease.lease_number} is not a lease of driver {driver.pk}."
+    return driver, lease
+
+
 # --- schedule -----------------------------------------------------------------------------------
 
 
@@ -79,6 +138,46 @@ def replace_schedule(*, source: PlanSource, plan: Plan, schedule: Sequence[Sched
         for item in schedule
     ]
     return source.installment_model.objects.bulk_create(installments)
+
+
+# --- a new plan ---------------------------------------------------------------------------------
+
+
+def new_plan(*, source: PlanSource, actor) -> Plan:
+    """An unsaved plan with this year's next id, entered by `actor`; call it inside the creating
+    transaction, once the entry has passed every check (the id is not given back)."""
+    return source.plan_model(
+        **{source.plan_model.plan_id_field: source.new_plan_id(year=timezone.localdate().year)},
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def set_entered(plan: Plan, entered) -> None:
+    """Set an app's checked input on the plan: each field of the `entered` dataclass that names a
+    field of the plan (`driver`, `vehicle_id`, `loan_amount`, …); anything else it carries (a
+    loan's schedule) is the app's to place."""
+    names = {name for field in plan._meta.concrete_fields for name in (field.name, field.attname)}
+    for item in dataclasses.fields(entered):
+        if item.name in names:
+            setattr(plan, item.name, getattr(entered, item.name))
+
+
+def add_plan(
+    *,
+    source: PlanSource,
+    plan: Plan,
+    schedule: Sequence[ScheduledInstallment],
+    actor,
+    confirm: bool,
+    payload: Mapping[str, Any],
+) -> Plan:
+    """A plan the app has just saved: its schedule written, `<source>.create` audited with
+    `payload`, and DRAFT → OPEN at once with `confirm`."""
+    replace_schedule(source=source, plan=plan, schedule=schedule)
+    audit(action=f"{source.name}.create", actor=actor, obj=plan, object_id=plan.plan_id, payload=dict(payload))
+    if confirm:
+        plan = confirm_plan(source=source, plan=plan, actor=actor)
+    return plan
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
@@ -353,6 +452,124 @@ def post_due_installments(
         if progress:
             progress(max(total, done), done)
     return PostingSummary(source.name, period, posted, amount)
+
+
+# --- the services keyed by plan id (each its own durable transaction) ---------------------------
+
+# What a reader (see `plan_update`) returns for a submitted value that keeps the stored one (an
+# empty vehicle id or loan date is no change).
+UNCHANGED: Any = object()
+
+
+def stored_id(value) -> int:
+    """A submitted id as stored; an empty one leaves the stored id as it is."""
+    return UNCHANGED if value is None or value == "" else int(value)
+
+
+def stored_date(value) -> dt.date:
+    """A submitted date (an ISO string or a date) as stored."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def find_plan(*, source: PlanSource, plan_id: str, lock: bool = False) -> Plan:
+    """The plan with this id (under a row lock with `lock`), else 404."""
+    plans = source.plan_model.objects.select_for_update() if lock else source.plan_model.objects
+    plan = plans.filter(**{source.plan_model.plan_id_field: plan_id}).first()
+    if plan is None:
+        raise NotFound(f"No {source.noun} {plan_id}.")
+    return plan
+
+
+def _changes(plan: Plan, changes: Mapping[str, Any], readers: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    """The submitted values that change the stored ones (a client may send back what it read).
+    `readers[field]` reads a value in its stored form; one it cannot read is a change, which the
+    app's rules then refuse, naming the field."""
+    changed = {}
+    for field, value in changes.items():
+        read = readers.get(field)
+        try:
+            stored = value if read is None else read(value)
+        except (DomainError, TypeError, ValueError):
+            changed[field] = value
+            continue
+        if stored is not UNCHANGED and stored != getattr(plan, field):
+            changed[field] = value
+    return changed
+
+
+def plan_update(
+    *,
+    source: PlanSource,
+    plan_id: str,
+    changes: Mapping[str, Any],
+    actor,
+    readers: Callable[[Plan, Mapping[str, Any]], Mapping[str, Callable[[Any], Any]]],
+    rebuild: Callable[[Plan, dict[str, Any]], Sequence[ScheduledInstallment]],
+) -> Plan:
+    """Change a plan. A DRAFT takes any change of `source.fields` and its schedule is rebuilt;
+    after confirmation only `source.editable_after_confirmation` may change (any other changed
+    field → 409 invalid_transition naming it). Sending back the stored value is no change.
+
+    The app supplies its rules: `readers(plan, changes)` maps a field to how a submitted value
+    reads in its stored form (a field without one compares as sent; a field editable after
+    confirmation needs one, and is stored as it reads, so its reader also refuses a bad value);
+    `rebuild(plan, values)` checks a DRAFT's full values by the app's rules, sets them on the
+    plan, saves it and returns its new schedule.
+    """
+    unknown = sorted(set(changes) - set(source.fields))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown field(s): {', '.join(unknown)}.",
+            fields={field: f"Not a {source.noun} field." for field in unknown},
+        )
+    with transaction.atomic(durable=True):
+        plan = find_plan(source=source, plan_id=plan_id, lock=True)
+        stored_form = readers(plan, changes)
+        changed = _changes(plan, changes, stored_form)
+        if not changed:
+            return plan
+        if plan.status != PlanStatus.DRAFT:
+            frozen = sorted(set(changed) - set(source.editable_after_confirmation))
+            if frozen:
+                editable = " and ".join(f"the {name}" for name in source.editable_after_confirmation.values())
+                raise Conflict(
+                    f"{plan.plan_id} is {plan.status}: after confirmation only {editable} can change.",
+                    code=ErrorCode.INVALID_TRANSITION,
+                    fields={field: f"Cannot change once the {source.document} is {plan.status}." for field in frozen},
+                )
+            for field, value in changed.items():
+                setattr(plan, field, stored_form[field](value))
+            plan.save(update_fields=[*changed, "updated_at"])
+        else:
+            values = {field: getattr(plan, field) for field in source.fields} | changed
+            replace_schedule(source=source, plan=plan, schedule=rebuild(plan, values))
+        audit(
+            action=f"{source.name}.update",
+            actor=actor,
+            obj=plan,
+            object_id=plan.plan_id,
+            payload={field: str(value) for field, value in changed.items()},
+        )
+        return plan
+
+
+def plan_confirm(*, source: PlanSource, plan_id: str, actor) -> Plan:
+    """DRAFT → OPEN (`confirm_plan`): the schedule is final; the weekly job posts it as it falls due."""
+    with transaction.atomic(durable=True):
+        return confirm_plan(source=source, plan=find_plan(source=source, plan_id=plan_id, lock=True), actor=actor)
+
+
+def plan_change_status(*, source: PlanSource, plan_id: str, status: str, reason: str, actor) -> Plan:
+    """HOLD, OPEN (resume) or CANCELLED with a reason, by the lifecycle table (`change_plan_status`)."""
+    with transaction.atomic(durable=True):
+        plan = find_plan(source=source, plan_id=plan_id)
+        return change_plan_status(source=source, plan=plan, status=status, reason=reason, actor=actor)
+
+
+def plan_installments_post(*, source: PlanSource, installment_ids: Sequence[str], actor) -> PostingSummary:
+    """Post the chosen installments now, all or none (`post_installments`)."""
+    with transaction.atomic(durable=True):
+        return post_installments(source=source, installment_ids=installment_ids, actor=actor)
 
 
 # --- paid state from the ledger -----------------------------------------------------------------

@@ -4,7 +4,9 @@ An app describes its plans once and registers the description in its AppConfig.r
 
     REPAIRS = PlanSource(name="repairs", category="REPAIRS", plan_model=RepairInvoice,
                          installment_model=RepairInstallment, id_prefix="RPR", id_width=3, label="Repair",
-                         obligation_paths={..., "vehicle_id": "plan__vehicle_id"})
+                         obligation_paths={..., "vehicle_id": "plan__vehicle_id"},
+                         noun="repair", document="invoice", fields=("driver_id", …, "start_week"),
+                         editable_after_confirmation={"repair_description": "description"})
     register_source(REPAIRS)   # plans.services
 
 Registration (`plans.services.register_source`) makes the source known to `manage.py
@@ -37,6 +39,14 @@ class PlanSource:
     # ObligationRow fields (driver_id, lease_id, vehicle_id, medallion_id) → a path from the
     # installment model, read in the one query that posts a batch.
     obligation_paths: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_OBLIGATION_PATHS))
+    # What the services keyed by plan id (`plans.services.plan_update`, `plan_confirm`, …) need to
+    # know; a source whose plans only its own code writes (lease schedules) leaves them out.
+    noun: str = "plan"  # how errors name a plan: "No repair RPR-2025-001.", "Not a repair field."
+    document: str = "plan"  # what is confirmed: "Cannot change once the invoice is OPEN."
+    fields: tuple[str, ...] = ()  # what an edit may send: the plan model's attribute names
+    # The fields that may still change once the plan is confirmed, each with the name the refusal
+    # of any other change gives it: "… after confirmation only the description can change."
+    editable_after_confirmation: Mapping[str, str] = field(default_factory=dict)
 
     def new_plan_id(self, *, year: int) -> str:
         """The next plan id of `year`, race-free; call it inside the creating transaction."""

@@ -17,4 +17,20 @@ REPAIRS = PlanSource(
         "vehicle_id": "plan__vehicle_id",
         "medallion_id": "plan__medallion_id",
     },
+    noun="repair",
+    document="invoice",
+    fields=(
+        "driver_id",
+        "lease_id",
+        "vehicle_id",
+        "medallion_id",
+        "invoice_number",
+        "invoice_date",
+        "workshop_type",
+        "repair_description",
+        "repair_amount",
+        "start_week",
+    ),
+    # A confirmed invoice is what the workshop billed; cancel and re-enter it to change more.
+    editable_after_confirmation={"repair_description": "description"},
 )

@@ -14,7 +14,7 @@ Rules that are ours to choose (written down in docs/rules.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,36 +22,22 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from batpay.audit import audit
-from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
+from batpay.errors import Conflict, ErrorCode
 from leases.models import Driver, Lease, Medallion, Vehicle
 from plans import services as plans
-from plans.lifecycle import PlanStatus
 from plans.matrix import clean_plan_amount, split_amount, weekly_installment
-from plans.schedule import build_schedule, resolve_start_week
+from plans.schedule import ScheduledInstallment, build_schedule, resolve_start_week
 from repairs.models import RepairInvoice
 from repairs.plan import REPAIRS
 from repairs.selectors import repair_duplicate_of
 
 UNIQUE_INVOICE_CONSTRAINT = "repair_invoice_number_unique_per_vehicle"
-FIELDS = (
-    "driver_id",
-    "lease_id",
-    "vehicle_id",
-    "medallion_id",
-    "invoice_number",
-    "invoice_date",
-    "workshop_type",
-    "repair_description",
-    "repair_amount",
-    "start_week",
-)
-EDITABLE_AFTER_CONFIRMATION = frozenset({"repair_description"})
 
 
 @dataclass(frozen=True)
 class RepairInput:
-    """Entered values after every rule held: what an invoice is created or rebuilt from."""
+    """Entered values after every rule held: what an invoice is created or rebuilt from (each
+    field is the invoice's own)."""
 
     driver: Driver
     lease: Lease
@@ -65,24 +51,13 @@ class RepairInput:
     start_week: dt.date
 
 
-def _id(value, field: str, errors: dict[str, str]) -> int | None:
-    if value is None or value == "":
-        errors[field] = "This field is required."
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        errors[field] = "Must be an id (an integer)."
-        return None
-
-
 def _lease_part(value, *, field: str, model, lease: Lease | None, errors: dict[str, str]) -> int | None:
     """The lease's vehicle or medallion: taken from the lease when not given, else it must match."""
     noun = model._meta.verbose_name
     expected = getattr(lease, field, None)
     if value is None or value == "":
         return expected
-    pk = _id(value, field, errors)
+    pk = plans.clean_id(value, field, errors)
     if pk is None:
         return None
     if not model.objects.filter(pk=pk).exists():
@@ -90,15 +65,6 @@ def _lease_part(value, *, field: str, model, lease: Lease | None, errors: dict[s
     elif lease is not None and pk != expected:
         errors[field] = f"Lease {lease.lease_number} has {noun} id {expected}, not {pk}."
     return pk
-
-
-def _catch(errors: dict[str, str], check: Callable[[], Any]) -> Any:
-    try:
-        return check()
-    except InvalidInput as exc:
-        for field, messages in exc.fields.items():
-            errors.setdefault(field, messages[0])
-        return None
 
 
 def repair_input_clean(
@@ -119,25 +85,7 @@ def repair_input_clean(
     today = timezone.localdate()
     errors: dict[str, str] = {}
 
-    driver = lease = None
-    driver_pk = _id(driver_id, "driver_id", errors)
-    if driver_pk is not None:
-        driver = Driver.objects.filter(pk=driver_pk).first()
-        if driver is None:
-            errors["driver_id"] = f"No driver with id {driver_pk}."
-    lease_pk = _id(lease_id, "lease_id", errors)
-    if lease_pk is not None:
-        lease = Lease.objects.filter(pk=lease_pk).first()
-        if lease is None:
-            errors["lease_id"] = f"No lease with id {lease_pk}."
-    if (
-        driver
-        and lease
-        and lease.primary_driver_id != driver.pk
-        and not lease.additional_drivers.filter(pk=driver.pk).exists()
-    ):
-        errors["lease_id"] = f"Lease {lease.lease_number} is not a lease of driver {driver.pk}."
-
+    driver, lease = plans.clean_driver_and_lease(driver_id=driver_id, lease_id=lease_id, errors=errors)
     vehicle_pk = _lease_part(vehicle_id, field="vehicle_id", model=Vehicle, lease=lease, errors=errors)
     medallion_pk = _lease_part(medallion_id, field="medallion_id", model=Medallion, lease=lease, errors=errors)
 
@@ -163,25 +111,23 @@ def repair_input_clean(
     if workshop_type not in RepairInvoice.WorkshopType.values:
         errors["workshop_type"] = f"One of {', '.join(RepairInvoice.WorkshopType.values)}."
 
-    amount = _catch(errors, lambda: clean_plan_amount(repair_amount, field="repair_amount"))
-    week = _catch(errors, lambda: resolve_start_week(start_week, entry_date=entry_date or today))
+    amount = plans.collect_errors(errors, lambda: clean_plan_amount(repair_amount, field="repair_amount"))
+    week = plans.collect_errors(errors, lambda: resolve_start_week(start_week, entry_date=entry_date or today))
     if amount is not None and week is not None:
-        _catch(errors, lambda: split_amount(amount, field="repair_amount"))
+        plans.collect_errors(errors, lambda: split_amount(amount, field="repair_amount"))
 
-    if errors:
-        first = next(iter(errors))
-        raise InvalidInput(f"{first}: {errors[first]}", fields=errors)
+    plans.raise_if_invalid(errors)
     return RepairInput(
-        driver=driver,
-        lease=lease,
-        vehicle_id=vehicle_pk,
-        medallion_id=medallion_pk,
         invoice_number=number,
         invoice_date=invoice_date,
         workshop_type=workshop_type,
         repair_description=(repair_description or "").strip(),
         repair_amount=amount,
         start_week=week,
+        driver=driver,
+        lease=lease,
+        vehicle_id=vehicle_pk,
+        medallion_id=medallion_pk,
     )
 
 
@@ -206,53 +152,43 @@ def _is_duplicate_violation(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == UNIQUE_INVOICE_CONSTRAINT
 
 
-def _schedule(cleaned: RepairInput):
-    amounts = split_amount(cleaned.repair_amount, field="repair_amount")
-    return build_schedule(amounts, start=cleaned.start_week, field="repair_amount")
-
-
-def _create(*, values: Mapping[str, Any], actor, confirm: bool) -> RepairInvoice:
+def _checked(
+    values: Mapping[str, Any], *, exclude_pk: int | None = None
+) -> tuple[RepairInput, list[ScheduledInstallment]]:
+    """Entered values by every rule, the duplicate check included, and the schedule they make."""
     cleaned = repair_input_clean(**values)
-    check_not_duplicate(vehicle_id=cleaned.vehicle_id, invoice_number=cleaned.invoice_number)
-    schedule = _schedule(cleaned)
-    invoice = RepairInvoice(
-        repair_id=REPAIRS.new_plan_id(year=timezone.localdate().year),
-        driver=cleaned.driver,
-        lease=cleaned.lease,
-        vehicle_id=cleaned.vehicle_id,
-        medallion_id=cleaned.medallion_id,
-        invoice_number=cleaned.invoice_number,
-        invoice_date=cleaned.invoice_date,
-        workshop_type=cleaned.workshop_type,
-        repair_description=cleaned.repair_description,
-        repair_amount=cleaned.repair_amount,
-        weekly_installment_amount=weekly_installment(cleaned.repair_amount),
-        start_week=cleaned.start_week,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+    check_not_duplicate(vehicle_id=cleaned.vehicle_id, invoice_number=cleaned.invoice_number, exclude_pk=exclude_pk)
+    amounts = split_amount(cleaned.repair_amount, field="repair_amount")
+    return cleaned, build_schedule(amounts, start=cleaned.start_week, field="repair_amount")
+
+
+def _save(invoice: RepairInvoice, cleaned: RepairInput) -> None:
+    """Set the checked values on the invoice and save it; a duplicate that got in since the
+    check (a concurrent entry) is the same 409 as one found by it."""
+    plans.set_entered(invoice, cleaned)
+    invoice.weekly_installment_amount = weekly_installment(cleaned.repair_amount)
     try:
         with transaction.atomic():
-            invoice.save(force_insert=True)
+            invoice.save()
     except IntegrityError as exc:
         if _is_duplicate_violation(exc):
             raise _duplicate(cleaned.invoice_number) from exc
         raise
-    plans.replace_schedule(source=REPAIRS, plan=invoice, schedule=schedule)
-    audit(
-        action="repairs.create",
-        actor=actor,
-        obj=invoice,
-        object_id=invoice.repair_id,
-        payload={
-            "invoice_number": invoice.invoice_number,
-            "repair_amount": str(invoice.repair_amount),
-            "installments": len(schedule),
-            "start_week": invoice.start_week.isoformat(),
-        },
+
+
+def _create(*, values: Mapping[str, Any], actor, confirm: bool) -> RepairInvoice:
+    cleaned, schedule = _checked(values)
+    invoice = plans.new_plan(source=REPAIRS, actor=actor)
+    _save(invoice, cleaned)
+    payload = {
+        "invoice_number": invoice.invoice_number,
+        "repair_amount": str(invoice.repair_amount),
+        "installments": len(schedule),
+        "start_week": invoice.start_week.isoformat(),
+    }
+    return plans.add_plan(
+        source=REPAIRS, plan=invoice, schedule=schedule, actor=actor, confirm=confirm, payload=payload
     )
-    if confirm:
-        invoice = plans.confirm_plan(source=REPAIRS, plan=invoice, actor=actor)
-    return invoice
 
 
 def repair_create(
@@ -270,21 +206,11 @@ def repair_create(
     actor,
     confirm: bool = False,
 ) -> RepairInvoice:
-    """Enter a repair invoice: a DRAFT with its computed schedule (or OPEN at once with `confirm`)."""
-    values = {
-        "driver_id": driver_id,
-        "lease_id": lease_id,
-        "vehicle_id": vehicle_id,
-        "medallion_id": medallion_id,
-        "invoice_number": invoice_number,
-        "invoice_date": invoice_date,
-        "workshop_type": workshop_type,
-        "repair_description": repair_description,
-        "repair_amount": repair_amount,
-        "start_week": start_week,
-    }
+    """Enter a repair invoice: a DRAFT with its computed schedule (or OPEN at once with `confirm`).
+    The vehicle and medallion default to the lease's; given, they must be the lease's."""
+    entered = locals()  # the arguments, by name: nothing else is bound yet
     with transaction.atomic(durable=True):
-        return _create(values=values, actor=actor, confirm=confirm)
+        return _create(values={field: entered[field] for field in REPAIRS.fields}, actor=actor, confirm=confirm)
 
 
 def repair_create_from_case(*, data: Mapping[str, Any], actor) -> RepairInvoice:
@@ -292,129 +218,59 @@ def repair_create_from_case(*, data: Mapping[str, Any], actor) -> RepairInvoice:
 
     Runs inside the case submission's transaction, so the case and the invoice commit together.
     """
-    values = {field: data.get(field) for field in FIELDS}
-    values["repair_description"] = values["repair_description"] or ""
-    return _create(values=values, actor=actor, confirm=True)
+    return _create(values={field: data.get(field) for field in REPAIRS.fields}, actor=actor, confirm=True)
 
 
-def _lock(repair_id: str) -> RepairInvoice:
-    invoice = RepairInvoice.objects.select_for_update().filter(repair_id=repair_id).first()
-    if invoice is None:
-        raise NotFound(f"No repair {repair_id}.")
-    return invoice
+def _text(value) -> str:
+    return (value or "").strip()
 
 
-def _current_values(invoice: RepairInvoice) -> dict[str, Any]:
+def _readers(invoice: RepairInvoice, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """How an edit's values read as stored; CURRENT and NEXT are read against today."""
+    today = timezone.localdate()
     return {
-        "driver_id": invoice.driver_id,
-        "lease_id": invoice.lease_id,
-        "vehicle_id": invoice.vehicle_id,
-        "medallion_id": invoice.medallion_id,
-        "invoice_number": invoice.invoice_number,
-        "invoice_date": invoice.invoice_date,
-        "workshop_type": invoice.workshop_type,
-        "repair_description": invoice.repair_description,
-        "repair_amount": invoice.repair_amount,
-        "start_week": invoice.start_week,
+        "driver_id": plans.stored_id,
+        "lease_id": plans.stored_id,
+        "vehicle_id": plans.stored_id,
+        "medallion_id": plans.stored_id,
+        "invoice_number": _text,
+        "invoice_date": plans.stored_date,
+        "repair_description": _text,
+        "repair_amount": lambda value: clean_plan_amount(value, field="repair_amount"),
+        "start_week": lambda value: resolve_start_week(value, entry_date=today),
     }
 
 
-def _differs(field: str, current: Any, new: Any) -> bool:
-    """Whether a submitted value changes the stored one (a client may send back what it read)."""
-    try:
-        if field == "start_week":
-            return resolve_start_week(new, entry_date=timezone.localdate()) != current
-        if field == "repair_amount":
-            return clean_plan_amount(new, field=field) != current
-        if field in ("driver_id", "lease_id", "vehicle_id", "medallion_id"):
-            return new is not None and new != "" and int(new) != current
-        if field == "invoice_date":
-            return (dt.date.fromisoformat(new) if isinstance(new, str) else new) != current
-        if field in ("invoice_number", "repair_description"):
-            return (new or "").strip() != current
-    except (DomainError, TypeError, ValueError):
-        return True
-    return new != current
+def _rebuild(invoice: RepairInvoice, values: dict[str, Any]) -> list[ScheduledInstallment]:
+    cleaned, schedule = _checked(values, exclude_pk=invoice.pk)
+    _save(invoice, cleaned)
+    return schedule
 
 
 def repair_update(*, repair_id: str, changes: Mapping[str, Any], actor) -> RepairInvoice:
     """Change an invoice. A DRAFT takes any change and its schedule is rebuilt; after confirmation
     only the description may change (any other changed field → 409 invalid_transition)."""
-    unknown = sorted(set(changes) - set(FIELDS))
-    if unknown:
-        raise InvalidInput(
-            f"Unknown field(s): {', '.join(unknown)}.", fields={field: "Not a repair field." for field in unknown}
-        )
-    with transaction.atomic(durable=True):
-        invoice = _lock(repair_id)
-        current = _current_values(invoice)
-        changed = {field: value for field, value in changes.items() if _differs(field, current[field], value)}
-        if not changed:
-            return invoice
-        if invoice.status != PlanStatus.DRAFT:
-            frozen = sorted(set(changed) - EDITABLE_AFTER_CONFIRMATION)
-            if frozen:
-                raise Conflict(
-                    f"{invoice.repair_id} is {invoice.status}: after confirmation only the description can change.",
-                    code=ErrorCode.INVALID_TRANSITION,
-                    fields={field: f"Cannot change once the invoice is {invoice.status}." for field in frozen},
-                )
-            invoice.repair_description = (changed["repair_description"] or "").strip()
-            invoice.save(update_fields=["repair_description", "updated_at"])
-        else:
-            cleaned = repair_input_clean(**(current | changed))
-            check_not_duplicate(
-                vehicle_id=cleaned.vehicle_id, invoice_number=cleaned.invoice_number, exclude_pk=invoice.pk
-            )
-            schedule = _schedule(cleaned)
-            invoice.driver = cleaned.driver
-            invoice.lease = cleaned.lease
-            invoice.vehicle_id = cleaned.vehicle_id
-            invoice.medallion_id = cleaned.medallion_id
-            invoice.invoice_number = cleaned.invoice_number
-            invoice.invoice_date = cleaned.invoice_date
-            invoice.workshop_type = cleaned.workshop_type
-            invoice.repair_description = cleaned.repair_description
-            invoice.repair_amount = cleaned.repair_amount
-            invoice.weekly_installment_amount = weekly_installment(cleaned.repair_amount)
-            invoice.start_week = cleaned.start_week
-            try:
-                with transaction.atomic():
-                    invoice.save()
-            except IntegrityError as exc:
-                if _is_duplicate_violation(exc):
-                    raise _duplicate(cleaned.invoice_number) from exc
-                raise
-            plans.replace_schedule(source=REPAIRS, plan=invoice, schedule=schedule)
-        audit(
-            action="repairs.update",
-            actor=actor,
-            obj=invoice,
-            object_id=invoice.repair_id,
-            payload={field: str(value) for field, value in changed.items()},
-        )
-        return invoice
+    return plans.plan_update(
+        source=REPAIRS, plan_id=repair_id, changes=changes, actor=actor, readers=_readers, rebuild=_rebuild
+    )
 
 
 def repair_confirm(*, repair_id: str, actor) -> RepairInvoice:
-    """DRAFT → OPEN: the schedule is final; the weekly job posts installments as they fall due."""
-    with transaction.atomic(durable=True):
-        return plans.confirm_plan(source=REPAIRS, plan=_lock(repair_id), actor=actor)
+    """DRAFT → OPEN: the schedule is final; the weekly job posts installments as they fall due.
+    From then on only the description can change: to correct more, cancel and enter it again."""
+    return plans.plan_confirm(source=REPAIRS, plan_id=repair_id, actor=actor)
 
 
 def repair_change_status(*, repair_id: str, status: str, reason: str = "", actor) -> RepairInvoice:
-    """HOLD, OPEN (resume) or CANCELLED with a reason, by the lifecycle table."""
-    with transaction.atomic(durable=True):
-        invoice = RepairInvoice.objects.filter(repair_id=repair_id).first()
-        if invoice is None:
-            raise NotFound(f"No repair {repair_id}.")
-        return plans.change_plan_status(source=REPAIRS, plan=invoice, status=status, reason=reason, actor=actor)
+    """HOLD, OPEN (resume) or CANCELLED with a reason, by the lifecycle table. A cancelled
+    invoice no longer holds its number, so a wrongly entered one can be entered again."""
+    return plans.plan_change_status(source=REPAIRS, plan_id=repair_id, status=status, reason=reason, actor=actor)
 
 
 def repair_installments_post(*, installment_ids: Sequence[str], actor) -> plans.PostingSummary:
-    """Post the chosen installments now (all or none); 409 for one already posted."""
-    with transaction.atomic(durable=True):
-        return plans.post_installments(source=REPAIRS, installment_ids=installment_ids, actor=actor)
+    """Post the chosen installments now (all or none); 409 for one already posted. Each charge
+    carries the invoice's vehicle and medallion, as the weekly job's do."""
+    return plans.plan_installments_post(source=REPAIRS, installment_ids=installment_ids, actor=actor)
 
 
 def repair_installments_post_due(
