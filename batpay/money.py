@@ -1,12 +1,32 @@
-"""Money is Decimal, two places, rounded half-up once where a rule says so."""
+"""Money is Decimal, two places, rounded half-up once where a rule says so.
 
+Money *typed in* — an API body, an admin form, a trips file, a guided-entry step — is read by one
+parser, `parse_money`, through `MoneyField` (DRF), `MoneyFormField` (Django forms) or directly.
+"""
+
+from __future__ import annotations
+
+import re
+import string
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
 
+from django import forms
+from django.core.validators import DecimalValidator
 from django.db import models
+from django.utils import formats
+from rest_framework import serializers
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12,2)
+MONEY_PLACES = 2
+
+# A minus sign (so a rule can say "must be greater than zero"), ASCII digits, at most one point
+# with digits after it. `[0-9]` rather than `\d`, which would also take "٣٠٠" and "３００".
+_MONEY_TEXT = re.compile(r"-?[0-9]+(?:\.([0-9]+))?")
+# Longer than any amount numeric(12,2) holds with room for leading zeros; refused before parsing.
+_MAX_TEXT_LENGTH = 40
 
 
 def to_money(value: Decimal | int | str) -> Decimal:
@@ -34,3 +54,99 @@ def is_cents(value: Decimal) -> bool:
 def money_field(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
     """A money column: numeric(12,2)."""
     return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+# --- money typed in -----------------------------------------------------------------------------
+
+
+class ExponentNumber(Decimal):
+    """A JSON number written with an exponent (`3e2`, `1e400`): exact, but never an amount of money.
+
+    `batpay.parsers.DecimalJSONParser` reads such numbers as this type, so `parse_money` can refuse
+    them like the string "3e2" while other fields take them as the Decimal they are.
+    """
+
+
+class MoneyProblem(StrEnum):
+    NOT_AN_AMOUNT = "not_an_amount"
+    FRACTION_OF_A_CENT = "fraction_of_a_cent"
+
+
+class MoneyInputError(ValueError):
+    def __init__(self, value: object, problem: MoneyProblem) -> None:
+        super().__init__(f"{value!r}: {problem.value}")
+        self.problem = problem
+
+
+def parse_money(value: object) -> Decimal:
+    """An amount of money as it was typed or sent, exactly; range and sign are the caller's rule.
+
+    Accepted: a string of ASCII digits with an optional minus sign and at most two decimals, ASCII
+    spaces around it dropped ("125.50", " 300 ", "-5"); a JSON number with at most two decimals (an
+    int, or the Decimal the project's JSON parser makes of `125.5`); a Decimal. Refused with
+    `MoneyInputError`: exponents ("3e2" or the JSON number 3e2), other digits ("٣٠٠", "３００"),
+    NaN and infinities, floats, booleans, anything else (problem NOT_AN_AMOUNT); more than two
+    decimals, even zeros ("1.234", "1.500"), as FRACTION_OF_A_CENT.
+    """
+    if isinstance(value, str):
+        text = value.strip(string.whitespace)
+        match = _MONEY_TEXT.fullmatch(text) if len(text) <= _MAX_TEXT_LENGTH else None
+        if match is None:
+            raise MoneyInputError(value, MoneyProblem.NOT_AN_AMOUNT)
+        if len(match.group(1) or "") > MONEY_PLACES:
+            raise MoneyInputError(value, MoneyProblem.FRACTION_OF_A_CENT)
+        return Decimal(text)
+    if isinstance(value, bool | float | ExponentNumber):
+        raise MoneyInputError(value, MoneyProblem.NOT_AN_AMOUNT)
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise MoneyInputError(value, MoneyProblem.NOT_AN_AMOUNT)
+        if value.as_tuple().exponent < -MONEY_PLACES:
+            raise MoneyInputError(value, MoneyProblem.FRACTION_OF_A_CENT)
+        return value
+    raise MoneyInputError(value, MoneyProblem.NOT_AN_AMOUNT)
+
+
+class MoneyField(serializers.DecimalField):
+    """Money in the API: out as a decimal string ("500.00"), in through `parse_money`.
+
+    A refused input is DRF's own 400 on the field: "A valid number is required." or "Ensure
+    that there are no more than 2 decimal places."; size and bounds are DecimalField's.
+    """
+
+    def __init__(self, *, max_digits: int = 12, decimal_places: int = MONEY_PLACES, **kwargs) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+
+    def to_internal_value(self, data: object) -> Decimal:
+        try:
+            value = parse_money(data)
+        except MoneyInputError as exc:
+            if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
+                self.fail("max_decimal_places", max_decimal_places=self.decimal_places)
+            self.fail("invalid")
+        return self.quantize(self.validate_precision(value))
+
+
+class MoneyFormField(forms.DecimalField):
+    """Money in a Django form (the admin): the same parser as the API, Django's own messages."""
+
+    def __init__(self, *, max_digits: int = 12, decimal_places: int = MONEY_PLACES, **kwargs) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+
+    def to_python(self, value: object) -> Decimal | None:
+        if value in self.empty_values:
+            return None
+        if self.localize:
+            value = formats.sanitize_separators(value)
+        try:
+            return parse_money(value)
+        except MoneyInputError as exc:
+            if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
+                raise forms.ValidationError(
+                    DecimalValidator.messages["max_decimal_places"],
+                    code="max_decimal_places",
+                    params={"max": self.decimal_places, "value": value},
+                ) from exc
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc

@@ -154,9 +154,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["batpay.permissions.RolePermissions"],
     "DEFAULT_PAGINATION_CLASS": "batpay.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Every list: unknown parameters refused, then the view's FilterSet, then its ordering allow-list.
     "DEFAULT_FILTER_BACKENDS": [
+        "batpay.api.KnownQueryParameters",
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "batpay.api.AllowListOrdering",
     ],
     "DEFAULT_PARSER_CLASSES": [
         "batpay.parsers.DecimalJSONParser",

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from batpay.api import either_slash
 from batpay.metrics import metrics_view
 from batpay.views import ObtainTokenView
 
@@ -13,19 +14,24 @@ admin.site.index_title = "Back office"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Every API path (and /metrics) answers with or without its trailing slash: batpay.api.either_slash.
+    *either_slash(
+        [
+            path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+            path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+            path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+            path("metrics", metrics_view, name="metrics"),
+        ]
+    ),
     # Each app's API by name, so this root module imports none of them.
     path("api/", include("leases.api.urls")),
     path("api/", include("lease_schedules.api.urls")),
     path("api/ledger/", include("ledger.api.urls")),
     path("api/ledger/", include("statements.api.trip_urls")),
-    path("api/dtrs/", include("statements.api.urls")),
+    path("api/", include("statements.api.urls")),
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
     path("api/cases/", include("plans.case_urls")),
-    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "batpay.views.not_found"

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from batpay.errors import DomainError
+from batpay.money import MoneyFormField
 from lease_schedules.selectors import lease_schedule
 from lease_schedules.services import lease_terminate
 from leases.admin import LeaseAdmin
@@ -22,9 +23,7 @@ from leases.models import Lease
 class TerminateForm(forms.Form):
     termination_date = forms.DateField(help_text="The lease's last day (YYYY-MM-DD).")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), max_length=500)
-    cancellation_fee = forms.DecimalField(
-        max_digits=12,
-        decimal_places=2,
+    cancellation_fee = MoneyFormField(
         min_value=0,
         required=False,
         help_text="Charged to the driver as a CANCELLATION_FEE in the termination week; leave empty for none.",

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from batpay.audit import audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput
-from batpay.money import MAX_AMOUNT, ZERO, to_money
+from batpay.money import MAX_AMOUNT, ZERO, MoneyInputError, MoneyProblem, parse_money, to_money
 from batpay.periods import WEEK, current_period, next_period, period_end, period_start
 from lease_schedules.models import LeaseInstallment, LeaseSchedule
 from lease_schedules.plan import chargeable, installment_id, last_period, lease_weeks, prorated
@@ -321,25 +321,21 @@ def _cancellation_fee(value: Decimal | int | str | None) -> Decimal | None:
     """An optional fee: empty or 0.00 means none; otherwise a positive amount in whole cents."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, float):
-        raise InvalidInput(
-            "The cancellation fee is an amount like 250.00.", fields={"cancellation_fee": "Not an amount."}
-        )
     try:
-        fee = to_money(value)
-        exact = fee == Decimal(str(value).strip())
-    except (ValueError, ArithmeticError) as exc:
+        fee = parse_money(value)
+    except MoneyInputError as exc:
+        if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
+            raise InvalidInput(
+                "The cancellation fee is in whole cents.", fields={"cancellation_fee": "At most 2 decimals."}
+            ) from exc
         raise InvalidInput(
             "The cancellation fee is an amount like 250.00.", fields={"cancellation_fee": "Not an amount."}
         ) from exc
-    if not exact:
-        raise InvalidInput(
-            "The cancellation fee is in whole cents.", fields={"cancellation_fee": "At most 2 decimals."}
-        )
     if fee < ZERO or fee > MAX_AMOUNT:
         raise InvalidInput(
             "The cancellation fee cannot be negative.", fields={"cancellation_fee": f"Between 0.00 and {MAX_AMOUNT}."}
         )
+    fee = to_money(fee)
     return fee if fee > ZERO else None
 
 

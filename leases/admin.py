@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from import_export.admin import ExportActionMixin
 
 from batpay.errors import DomainError
+from batpay.money import MoneyFormField
 from leases import resources, services
 from leases.models import Driver, Lease, Medallion, Vehicle
 
@@ -196,6 +197,7 @@ class LeaseForm(ServiceForm):
             "end_date",
             "weekly_rate",
         ]
+        field_classes = {"weekly_rate": MoneyFormField}
 
 
 @admin.register(Lease)

@@ -6,9 +6,10 @@ import re
 import uuid
 
 from django import forms
-from django.db.models import Q
 
+from batpay.money import MoneyFormField
 from leases.models import Driver, Lease
+from leases.selectors import lease_is_drivers
 from ledger.models import ObligationBalance, Receipt
 from ledger.services import VOID_REASON_MIN_LENGTH, Allocation
 
@@ -44,12 +45,8 @@ class ChooseLeaseForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         driver, lease = cleaned.get("driver"), cleaned.get("lease")
-        if driver and lease:
-            drives_it = Lease.objects.filter(pk=lease.pk).filter(
-                Q(primary_driver=driver) | Q(additional_drivers=driver)
-            )
-            if not drives_it.exists():
-                self.add_error("lease", f"{driver.full_name} is not a driver of lease {lease.lease_number}.")
+        if driver and lease and not lease_is_drivers(lease, driver):
+            self.add_error("lease", f"{driver.full_name} is not a driver of lease {lease.lease_number}.")
         return cleaned
 
 
@@ -60,7 +57,7 @@ _ALLOCATION_FIELD = re.compile(r"^alloc_([1-9][0-9]{0,17})$")
 class InterimPaymentForm(forms.Form):
     """Step 2: the payment, and what of it goes to which open balance (`alloc_<balance id>`)."""
 
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, label="Payment amount")
+    amount = MoneyFormField(label="Payment amount")
     payment_method = forms.ChoiceField(choices=Receipt.Method.choices)
     received_on = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Leave empty for today."
@@ -77,9 +74,7 @@ class InterimPaymentForm(forms.Form):
         # for it reaches the service and is refused there, not silently dropped.
         posted = {int(m.group(1)) for m in map(_ALLOCATION_FIELD.match, self.data) if m}
         for balance_id in [*self.balances, *sorted(posted - set(self.balances))]:
-            self.fields[f"alloc_{balance_id}"] = forms.DecimalField(
-                max_digits=12,
-                decimal_places=2,
+            self.fields[f"alloc_{balance_id}"] = MoneyFormField(
                 required=False,
                 label=f"Pay on balance {balance_id}",
                 widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "class": "vTextField"}),

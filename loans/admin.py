@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from batpay.errors import DomainError
+from batpay.money import MoneyFormField
 from loans import selectors, services
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.models import Loan, LoanInstallment
@@ -60,6 +61,7 @@ class LoanForm(forms.ModelForm):
     class Meta:
         model = Loan
         fields = ENTRY_FIELDS
+        field_classes = {"loan_amount": MoneyFormField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

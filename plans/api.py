@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import filters, mixins, routers, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -49,17 +49,6 @@ class ExportNegotiation(DefaultContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return JSONRenderer(), JSONRenderer.media_type
-
-
-class StableOrderingFilter(filters.OrderingFilter):
-    """`ordering=` from an allow-list, with the primary key as the last tie-breaker so pages never
-    repeat or skip rows."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view) or [])
-        if ordering and not any(term.lstrip("-") in ("pk", "id") for term in ordering):
-            ordering.append("-pk" if ordering[-1].startswith("-") else "pk")
-        return ordering
 
 
 FORMAT_PARAMETER = OpenApiParameter(
@@ -106,7 +95,6 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     weekly_field: str | None = "weekly_installment_amount"
     statistics_totals: dict[str, str] = {}  # more sums for /statistics: result key → money field
     case_flow: str | None = None
-    filter_backends = [filters.OrderingFilter]  # replaced by subclasses with their FilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @property
@@ -309,12 +297,3 @@ class PlanInstallmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             basename=f"{self.source.name}-installments",
             filters={k: v for k, v in request.query_params.items() if k != "format" and v},
         )
-
-
-class OptionalSlashRouter(routers.SimpleRouter):
-    """Routes that answer with or without a trailing slash: SPEC §7 writes `/api/repairs/{id}/confirm`
-    and `/api/repairs/statistics`, while list and detail URLs are usually written with one."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trailing_slash = "/?"

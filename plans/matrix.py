@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from batpay.errors import InvalidInput
-from batpay.money import MAX_AMOUNT, to_money
+from batpay.money import MAX_AMOUNT, MoneyInputError, MoneyProblem, parse_money, to_money
 
 # A ceiling on schedule length: ten years of weekly installments. It keeps a typo in an amount
 # (an extra zero or three) from writing hundreds of thousands of rows, and is far above any real plan.
@@ -54,17 +54,17 @@ def split_amount(amount: Decimal, weekly: Decimal | None = None, *, field: str =
 
 
 def clean_plan_amount(value, *, field: str) -> Decimal:
-    """A plan amount as entered: a decimal > 0 with at most two places (no silent rounding)."""
+    """A plan amount as entered (`batpay.money.parse_money`): > 0 with at most two places, no silent rounding."""
     try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (ArithmeticError, ValueError, TypeError):
-        raise InvalidInput(f"{field} must be an amount like 1250.00.", fields={field: "Not an amount."})
-    if isinstance(value, float) or not amount.is_finite():
-        raise InvalidInput(f"{field} must be an amount like 1250.00.", fields={field: "Not an amount."})
+        amount = parse_money(value)
+    except MoneyInputError as exc:
+        if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
+            raise InvalidInput(
+                f"{field} has fractions of a cent.", fields={field: "At most two decimal places."}
+            ) from exc
+        raise InvalidInput(f"{field} must be an amount like 1250.00.", fields={field: "Not an amount."}) from exc
     if amount <= 0:
         raise InvalidInput(f"{field} must be greater than zero.", fields={field: "Must be greater than zero."})
-    if amount != to_money(amount):
-        raise InvalidInput(f"{field} has fractions of a cent.", fields={field: "At most two decimal places."})
     if amount > MAX_AMOUNT:
         raise InvalidInput(f"{field} is too large.", fields={field: f"At most {MAX_AMOUNT}."})
     return to_money(amount)

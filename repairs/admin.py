@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from batpay.errors import DomainError
+from batpay.money import MoneyFormField
 from plans.admin import InstallmentAdminMixin, PlanAdminMixin, service_values
 from plans.lifecycle import PlanStatus
 from repairs import selectors, services
@@ -43,6 +44,7 @@ class RepairInvoiceForm(forms.ModelForm):
     class Meta:
         model = RepairInvoice
         fields = ENTRY_FIELDS
+        field_classes = {"repair_amount": MoneyFormField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

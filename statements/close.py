@@ -2,8 +2,9 @@
 
 For period P, per lease with trips in P (additional drivers' trips included, all booked to the
 lease's primary driver, whose account the lease is):
-1. a TAXES charge of Σ of all its trips' surcharges and fees (MTA, improvement, congestion,
-   CBDT, airport), source reference `TAX-<lease number>-<P>`, through `post_obligations`;
+1. a TAXES charge of Σ of all its trips' surcharges and fees (`statements.trips.TAX_COLUMNS`:
+   MTA, improvement, congestion, CBDT, airport), source reference `TAX-<lease number>-<P>`,
+   through `post_obligations`;
 2. an EARNINGS receipt of Σ its CARD trips' totals, through `apply_earnings_bulk`, which pays
    the lease's balances due in P or earlier in priority order — TAXES first.
 Tolls are not charged here: what the passenger paid for tolls is part of the card total, and
@@ -35,18 +36,19 @@ from ledger import services
 from ledger.categories import Category
 from statements.dtr import generate_dtrs
 from statements.models import EarningsClose
+from statements.trips import TAX_COLUMNS
 
 Progress = Callable[[int, int], None]
 
 _WEEK_SQL = """
 SELECT t.lease_id, l.lease_number, l.primary_driver_id, l.vehicle_id, l.medallion_id, count(*),
-       SUM(t.mta_surcharge + t.improvement_surcharge + t.congestion_fee + t.cbdt_fee + t.airport_fee),
+       SUM({taxes}),
        COALESCE(SUM(t.total_amount) FILTER (WHERE t.payment_type = 'CARD'), 0)
 FROM ledger_trip t JOIN leases_lease l ON l.id = t.lease_id
 WHERE t.period = %s
 GROUP BY t.lease_id, l.lease_number, l.primary_driver_id, l.vehicle_id, l.medallion_id
 ORDER BY t.lease_id
-"""
+""".format(taxes=" + ".join(f"t.{column}" for column in TAX_COLUMNS))
 
 
 @dataclass(frozen=True)

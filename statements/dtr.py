@@ -38,6 +38,7 @@ from leases.models import Lease
 from ledger.categories import Category
 from ledger.services import VOID_REASON_MIN_LENGTH
 from statements.models import DriverTransactionReport, EarningsClose
+from statements.trips import PARTS, TAX_COLUMNS
 
 DTR = DriverTransactionReport
 SNAPSHOT_FORMAT = 1
@@ -118,17 +119,6 @@ SELECT lease_id, SUM(amount), SUM(unapplied), SUM(returned) FROM (
 GROUP BY lease_id
 """
 
-_TRIP_SUMS = (
-    "fare",
-    "tips",
-    "tolls",
-    "mta_surcharge",
-    "improvement_surcharge",
-    "congestion_fee",
-    "cbdt_fee",
-    "airport_fee",
-)
-
 _TRIPS_SQL = """
 SELECT lease_id, driver_id, count(*), count(*) FILTER (WHERE payment_type = 'CARD'),
        {sums},
@@ -137,7 +127,7 @@ SELECT lease_id, driver_id, count(*), count(*) FILTER (WHERE payment_type = 'CAR
 FROM ledger_trip WHERE period = %(start)s AND lease_id = ANY(%(leases)s)
 GROUP BY lease_id, driver_id
 ORDER BY lease_id, driver_id
-""".format(sums=", ".join(f"SUM({name})" for name in _TRIP_SUMS))
+""".format(sums=", ".join(f"SUM({name})" for name in PARTS))
 
 
 @dataclass
@@ -283,7 +273,7 @@ def _snapshot(*, period, lease, company, lines: list[_Line], earnings, trips) ->
 
 def _trips(rows: list[tuple], drivers: dict) -> dict:
     """The week's trips of the lease, whoever drove them, and each driver's share."""
-    sums = dict.fromkeys(_TRIP_SUMS, ZERO)
+    sums = dict.fromkeys(PARTS, ZERO)
     count = card_count = 0
     card_total = cash_total = ZERO
     by_driver = []
@@ -293,7 +283,7 @@ def _trips(rows: list[tuple], drivers: dict) -> dict:
         card_count += card_trips
         card_total += card
         cash_total += cash
-        for name, value in zip(_TRIP_SUMS, parts, strict=True):
+        for name, value in zip(PARTS, parts, strict=True):
             sums[name] += value
         driver = drivers.get(driver_id)
         by_driver.append(
@@ -307,7 +297,7 @@ def _trips(rows: list[tuple], drivers: dict) -> dict:
                 "cash_total": _money(cash),
             }
         )
-    taxes = sum((sums[name] for name in _TRIP_SUMS[3:]), ZERO)
+    taxes = sum((sums[name] for name in TAX_COLUMNS), ZERO)
     return {
         "count": count,
         "card_count": card_count,

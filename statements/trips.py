@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from batpay.audit import audit
 from batpay.errors import InvalidInput
+from batpay.money import MoneyInputError, parse_money
 from batpay.periods import period_start
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, Lease
 from statements.models import Trip, TripImport, TripImportRow
@@ -52,14 +53,14 @@ COLUMNS = (
 )
 MONEY_COLUMNS = COLUMNS[6:]
 PARTS = MONEY_COLUMNS[:-1]  # what total_amount is the sum of
-# The surcharges and fees the fleet remits for the driver: the week's TAXES charge.
+# The surcharges and fees the fleet remits for the driver: the week's TAXES charge. The one
+# definition: the weekly close's SQL, the DTR's sums and the trip API are built from it.
 TAX_COLUMNS = ("mta_surcharge", "improvement_surcharge", "congestion_fee", "cbdt_fee", "airport_fee")
 PAYMENT_TYPES = ("CARD", "CASH")
 # No taxi trip costs this much; a larger figure is a typing or export error, not a fare.
 MAX_TRIP_AMOUNT = Decimal("10000.00")
 MAX_TRIP_ID_LENGTH = 64
 
-_MONEY = re.compile(r"^[0-9]{1,7}(\.[0-9]{1,2})?$")
 _LICENSE = re.compile(TLC_LICENSE_RE)
 _MEDALLION = re.compile(MEDALLION_RE)
 
@@ -125,10 +126,13 @@ def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple
     amounts = {}
     for name, text in zip(MONEY_COLUMNS, values[6:], strict=True):
         text = text.strip()
-        if not _MONEY.match(text):
+        try:
+            amount = parse_money(text)
+        except MoneyInputError:
+            amount = None
+        if amount is None or amount < 0:
             problems.append(f"{name} {text!r} is not an amount like 12.50 (zero or more, at most two decimals)")
             continue
-        amount = Decimal(text)
         if amount > MAX_TRIP_AMOUNT:
             problems.append(f"{name} {text} is more than {MAX_TRIP_AMOUNT}")
         amounts[name] = amount

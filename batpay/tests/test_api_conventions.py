@@ -1,13 +1,30 @@
-"""The API conventions of SPEC §1 and §7, shown on the fleet endpoints (issue 2's "Must show")."""
+"""The API conventions of SPEC §1 and §7 (docs/rules.md, "API conventions"): the error shape,
+authentication and roles on the fleet endpoints; then, over every endpoint the URL resolver knows,
+the list conventions (ordering allow-list, unknown parameters, page sizes), the trailing-slash
+rule, and money input on the endpoints that take money."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
 
 from leases import services
 from leases.models import Driver, Lease
+from ledger.models import Receipt
+from loans.models import Loan
+from repairs.models import RepairInvoice
+from statements.close import close_earnings
+from statements.dtr import generate_dtrs
+from statements.tests.trip_files import import_lines, trip
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +232,334 @@ def test_metrics_are_prometheus_text(settings):
     text = response.content.decode()
     assert "# TYPE batpay_leases gauge" in text
     assert 'batpay_leases{status="ACTIVE"} 3.0' in text
+
+
+# --- every endpoint, from the URL resolver -----------------------------------------------------
+
+# A value for each URL parameter, so that every pattern can be turned into a path. A new parameter
+# name makes `_sample_path` fail loudly until it gets a sample here.
+SAMPLE_KWARGS = {
+    "pk": "7",
+    "driver_id": "7",
+    "repair_id": "RPR-2025-001",
+    "loan_id": "DL-2025-0001",
+    "dtr_number": "DTR-2025-000001",
+    "case_no": "CASE-2025-000001",
+}
+# The actions of a collection or an item; their paths end with a slash, every other path does not.
+RESOURCE_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: str  # the full pattern, as resolve() reports it
+    path: str  # a path the pattern matches, in its canonical form
+    view: type
+    actions: frozenset[str]  # a viewset route's actions (list, create, confirm, …); empty for other views
+    get_action: str | None  # the viewset action GET runs, if any
+    paged: bool
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def toggled(self) -> str:
+        return self.path[:-1] if self.path.endswith("/") else f"{self.path}/"
+
+    @property
+    def ordering_fields(self) -> list[str]:
+        return list(getattr(self.view, "ordering_fields", None) or [])
+
+
+def _patterns(patterns=None, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    """Every endpoint pattern with its full route, joined as ResolverMatch.route joins it."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern).removeprefix("^") if prefix else str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if entry.namespace != "admin":  # Django's admin keeps Django's own slash rule
+                yield from _patterns(entry.url_patterns, route)
+        else:
+            yield route, entry
+
+
+def _sample_path(pattern: URLPattern) -> str:
+    names = pattern.pattern.regex.groupindex
+    missing = set(names) - set(SAMPLE_KWARGS)
+    assert not missing, f"add a sample value for {missing} to SAMPLE_KWARGS"
+    return reverse(pattern.name, kwargs={name: SAMPLE_KWARGS[name] for name in names})
+
+
+def _endpoint(route: str, pattern: URLPattern) -> Endpoint:
+    callback = pattern.callback
+    view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    actions = getattr(callback, "actions", None) or {}
+    action = actions.get("get")
+    paged = False
+    if action == "list":
+        paged = view.pagination_class is not None
+    elif action is not None and getattr(getattr(view, action), "detail", True) is False:
+        paged = getattr(view, action).kwargs.get("pagination_class", view.pagination_class) is not None
+    return Endpoint(
+        route=route,
+        path=_sample_path(pattern),
+        view=view,
+        actions=frozenset(actions.values()),
+        get_action=action,
+        paged=paged,
+    )
+
+
+ENDPOINTS = [
+    _endpoint(route, pattern) for route, pattern in _patterns() if route.startswith(("api/", "^api/", "metrics"))
+]
+# A list: GET runs the list action or a collection action that pages (…/installments/unposted).
+LISTS = [endpoint for endpoint in ENDPOINTS if endpoint.paged]
+# Collection actions that take the list's filters without paging: statistics and exports.
+FILTERED = [
+    endpoint
+    for endpoint in ENDPOINTS
+    if not endpoint.paged
+    and endpoint.get_action not in (None, "retrieve")
+    and getattr(getattr(endpoint.view, endpoint.get_action), "detail", True) is False
+]
+
+
+def test_the_resolver_finds_every_list_of_spec_section_7():
+    # A check of the discovery above, not the source of the parametrized tests below.
+    spec_lists = {
+        "/api/drivers/",
+        "/api/vehicles/",
+        "/api/medallions/",
+        "/api/leases/",
+        "/api/ledger/postings/",
+        "/api/ledger/balances/",
+        "/api/repairs/",
+        "/api/repairs/installments/",
+        "/api/repairs/installments/unposted",
+        "/api/loans/",
+        "/api/loans/installments/",
+        "/api/loans/installments/unposted",
+        "/api/dtrs/",
+    }
+    assert spec_lists <= {endpoint.path for endpoint in LISTS}
+    assert {"/api/repairs/statistics", "/api/repairs/export", "/api/loans/installments/export"} <= {
+        endpoint.path for endpoint in FILTERED
+    }
+
+
+P1 = dt.date(2025, 9, 28)
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def every_list_has_rows(fleet, admin_api):
+    """At least two rows on every list: two leases, each with a confirmed repair (its first
+    installment posted) and loan, a trips file with kept rows, and the week closed with its DTRs."""
+    monday = dt.datetime(2025, 9, 29, 8, 0)
+    for n, lease in enumerate([fleet.lease(), fleet.lease()]):
+        driver = {"driver_id": lease.primary_driver_id, "lease_id": lease.pk}
+        repair = admin_api.post(
+            "/api/repairs/",
+            {**driver, "invoice_number": f"INV-{n}", "invoice_date": "2025-09-30", "workshop_type": "BIG_APPLE",
+             "repair_amount": "600.00", "start_week": P1.isoformat()},
+            format="json",
+        ).json()["repair_id"]  # fmt: skip
+        loan_body = {**driver, "loan_amount": "600.00", "interest_rate": "5", "start_week": "CURRENT"}
+        loan = admin_api.post("/api/loans/", loan_body, format="json").json()["loan_id"]
+        assert admin_api.post(f"/api/repairs/{repair}/confirm").status_code == 200
+        assert admin_api.post(f"/api/loans/{loan}/confirm").status_code == 200
+        posted = admin_api.post("/api/repairs/installments/post", {"installment_ids": [f"{repair}-01"]}, format="json")
+        assert posted.status_code == 200, posted.json()
+        import_lines(
+            [
+                trip(f"T{n}-1", lease.primary_driver, lease.medallion, monday),
+                trip(f"T{n}-2", lease.primary_driver, lease.medallion, monday + HOUR, payment_type="CASH"),
+                trip(f"T{n}-3", "9999999", lease.medallion, monday + 2 * HOUR),  # nobody's: unmatched
+                trip(f"T{n}-4", lease.primary_driver, lease.medallion, monday, fare="3e2"),  # bad data
+            ],
+            name=f"week-{n}.csv",
+        )
+    close_earnings(period=P1)
+    generate_dtrs(period=P1, render=False)
+
+
+def assert_names(response, status: int, *fields: str) -> dict:
+    body = assert_error(response, status)
+    assert set(fields) <= set(body["fields"]), body
+    return body
+
+
+@pytest.mark.parametrize("endpoint", LISTS, ids=str)
+def test_every_list_pages_orders_and_refuses_what_it_does_not_read(admin_api, every_list_has_rows, endpoint):
+    path = endpoint.path
+
+    # page_size: 1 to 1000 (more is served as 1000); anything else is a 400 naming it.
+    first = admin_api.get(path, {"page_size": 1})
+    assert first.status_code == 200, first.json()
+    assert first.json()["count"] >= 2 and len(first.json()["results"]) == 1
+    assert "page=2" in first.json()["next"]
+    everything = admin_api.get(path, {"page_size": 5000}).json()
+    assert len(everything["results"]) == everything["count"]
+    for size in ("0", "-1", "ten", "1.5", "１"):
+        assert_names(admin_api.get(path, {"page_size": size}), 400, "page_size")
+
+    # ordering: every term of the allow-list both ways; anything else is a 400 naming `ordering`.
+    assert endpoint.ordering_fields, f"{path} has no ordering allow-list"
+    for field in endpoint.ordering_fields:
+        for term in (field, f"-{field}"):
+            response = admin_api.get(path, {"ordering": term})
+            assert response.status_code == 200, (term, response.json())
+            assert response.json()["count"] == everything["count"]
+    for ordering in ("no_such_field", "-", "--id", f"{endpoint.ordering_fields[0]},password"):
+        assert_names(admin_api.get(path, {"ordering": ordering}), 400, "ordering")
+
+    # A parameter the list does not read is a 400 naming it (`lease` for `lease_id`).
+    unknown = assert_names(admin_api.get(path, {"lease": "55"}), 400, "lease")
+    assert list(unknown["fields"]) == ["lease"] and "lease" in unknown["message"]
+    both = assert_names(admin_api.get(path, {"page_size": 1, "lease": "55", "sort": "id"}), 400, "lease", "sort")
+    assert set(both["fields"]) == {"lease", "sort"}
+
+
+@pytest.mark.parametrize("endpoint", FILTERED, ids=str)
+def test_statistics_and_exports_refuse_what_they_do_not_read(admin_api, endpoint):
+    params = {"format": "json"} if endpoint.get_action == "export" else {}
+
+    assert admin_api.get(endpoint.path, params).status_code == 200
+    assert_names(admin_api.get(endpoint.path, {**params, "lease": "55"}), 400, "lease")
+    assert_names(admin_api.get(endpoint.path, {**params, "page": "2"}), 400, "page")  # not paged
+    assert_names(admin_api.get(endpoint.path, {**params, "ordering": "no_such_field"}), 400, "ordering")
+
+
+def test_the_balances_of_a_driver_refuse_what_they_do_not_read(admin_api, fleet):
+    lease = fleet.lease()
+    url = f"/api/ledger/drivers/{lease.primary_driver_id}/balances"
+
+    assert admin_api.get(url, {"as_of": "2025-10-04"}).status_code == 200
+    assert_names(admin_api.get(url, {"asof": "2025-10-04"}), 400, "asof")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_every_path_answers_the_same_with_or_without_its_trailing_slash(admin_api, settings, endpoint):
+    settings.METRICS_TOKEN = ""
+    canonical, other = endpoint.path, endpoint.toggled
+
+    # Both forms reach the same pattern with the same arguments...
+    matches = [resolve(path) for path in (canonical, other)]
+    assert {match.route for match in matches} == {endpoint.route}
+    assert matches[0].kwargs == matches[1].kwargs
+    # ...and get the same answer, never a redirect (a redirected POST would lose its body).
+    statuses = [admin_api.get(path).status_code for path in (canonical, other)]
+    assert statuses[0] == statuses[1] and statuses[0] not in (301, 302, 307, 308), statuses
+    # The canonical form: a collection or an item ends with a slash, an action on it does not.
+    if endpoint.actions:
+        assert canonical.endswith("/") == bool(endpoint.actions & RESOURCE_ACTIONS), canonical
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "path"),
+    [
+        ("repair-list", {}, "/api/repairs/"),
+        ("repair-detail", {"repair_id": "RPR-2025-001"}, "/api/repairs/RPR-2025-001/"),
+        ("repair-confirm", {"repair_id": "RPR-2025-001"}, "/api/repairs/RPR-2025-001/confirm"),
+        ("repair-change-status", {"repair_id": "RPR-2025-001"}, "/api/repairs/RPR-2025-001/status"),
+        ("repair-installments", {"repair_id": "RPR-2025-001"}, "/api/repairs/RPR-2025-001/installments"),
+        ("repair-installment-list", {}, "/api/repairs/installments/"),
+        ("repair-installment-unposted", {}, "/api/repairs/installments/unposted"),
+        ("repair-installment-post", {}, "/api/repairs/installments/post"),
+        ("repair-statistics", {}, "/api/repairs/statistics"),
+        ("repair-export", {}, "/api/repairs/export"),
+        ("loan-detail", {"loan_id": "DL-2025-0001"}, "/api/loans/DL-2025-0001/"),
+        ("ledger-posting-void", {"pk": 7}, "/api/ledger/postings/7/void"),
+        ("ledger-interim-payment", {}, "/api/ledger/interim-payments/"),
+        ("ledger-driver-balances", {"driver_id": 7}, "/api/ledger/drivers/7/balances"),
+        ("dtr-list", {}, "/api/dtrs/"),
+        ("dtr-detail", {"dtr_number": "DTR-2025-000001"}, "/api/dtrs/DTR-2025-000001/"),
+        ("dtr-pdf", {"dtr_number": "DTR-2025-000001"}, "/api/dtrs/DTR-2025-000001/pdf"),
+        ("dtr-void", {"dtr_number": "DTR-2025-000001"}, "/api/dtrs/DTR-2025-000001/void"),
+        ("driver-list", {}, "/api/drivers/"),
+        ("api-token", {}, "/api/auth/token/"),
+    ],
+)
+def test_the_canonical_paths_are_those_spec_section_7_writes(name, kwargs, path):
+    assert reverse(name, kwargs=kwargs) == path
+
+
+def test_a_write_without_the_slash_is_served_not_redirected(finance_api):
+    created = finance_api.post("/api/drivers", DRIVER, format="json")
+    changed = finance_api.patch(f"/api/drivers/{created.json()['id']}", {"phone": "212-555-0100"}, format="json")
+
+    assert created.status_code == 201, created.content
+    assert changed.status_code == 200, changed.content
+    assert Driver.objects.get().phone == "212-555-0100"
+
+
+# --- money typed in -----------------------------------------------------------------------------
+
+BAD_MONEY = ["3e2", "٣٠٠", "３００", "NaN", "1.234", "Infinity", "1e400", " 12 50 "]
+
+
+@pytest.fixture
+def money_endpoints(fleet):
+    """path, body without the amount, the amount's field, and what a refused request must not write."""
+    lease = fleet.lease()
+    ids = {"driver_id": lease.primary_driver_id, "lease_id": lease.pk}
+    return {
+        "repairs": (
+            "/api/repairs/",
+            {
+                **ids,
+                "invoice_number": "INV-1",
+                "invoice_date": "2025-09-30",
+                "workshop_type": "EXTERNAL",
+                "start_week": "NEXT",
+            },
+            "repair_amount",
+            RepairInvoice.objects,
+        ),  # fmt: skip
+        "loans": ("/api/loans/", {**ids, "start_week": "NEXT"}, "loan_amount", Loan.objects),
+        "interim payment": (
+            "/api/ledger/interim-payments/",
+            {**ids, "payment_method": "CASH"},
+            "amount",
+            Receipt.objects,
+        ),
+    }
+
+
+@pytest.mark.parametrize("value", BAD_MONEY)
+@pytest.mark.parametrize("endpoint", ["repairs", "loans", "interim payment"])
+def test_money_that_is_not_a_plain_decimal_is_a_400_naming_the_field(admin_api, money_endpoints, endpoint, value):
+    path, body, field, written = money_endpoints[endpoint]
+
+    response = admin_api.post(path, {**body, field: value}, format="json")
+
+    assert list(assert_error(response, 400, "invalid")["fields"]) == [field]
+    assert not written.exists()
+
+
+@pytest.mark.parametrize("number", ["3e2", "3E+2", "1.234", "1.500", "1e-2"])
+@pytest.mark.parametrize("endpoint", ["repairs", "loans", "interim payment"])
+def test_a_json_number_with_an_exponent_or_three_decimals_is_a_400_naming_the_field(
+    admin_api, money_endpoints, endpoint, number
+):
+    path, body, field, written = money_endpoints[endpoint]
+    raw = json.dumps(body)[:-1] + f', "{field}": {number}}}'
+
+    response = admin_api.post(path, raw, content_type="application/json")
+
+    assert list(assert_error(response, 400, "invalid")["fields"]) == [field]
+    assert not written.exists()
+
+
+@pytest.mark.parametrize("endpoint", ["repairs", "loans", "interim payment"])
+def test_money_as_a_string_or_a_json_number_is_accepted(admin_api, money_endpoints, endpoint):
+    path, body, field, written = money_endpoints[endpoint]
+
+    as_string = admin_api.post(path, {**body, field: "300.50"}, format="json")
+    if "invoice_number" in body:
+        body = {**body, "invoice_number": "INV-2"}
+    as_number = admin_api.post(path, json.dumps({**body, field: 300.5}), content_type="application/json")
+
+    assert as_string.status_code == 201, as_string.json()
+    assert as_number.status_code == 201, as_number.json()
+    assert written.count() == 2

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from batpay.money import MoneyField
 from lease_schedules.models import LeaseInstallment
 from plans.lifecycle import InstallmentStatus
 
@@ -27,7 +28,7 @@ class LeaseInstallmentSerializer(serializers.ModelSerializer):
 
 
 class LeaseScheduleSerializer(serializers.Serializer):
-    """GET /api/leases/{id}/schedule/: every installment of the lease, and totals by status."""
+    """GET /api/leases/{id}/schedule: every installment of the lease, and totals by status."""
 
     lease_id = serializers.IntegerField()
     lease_number = serializers.CharField()
@@ -46,9 +47,7 @@ class LeaseScheduleSerializer(serializers.Serializer):
 class LeaseTerminateSerializer(serializers.Serializer):
     termination_date = serializers.DateField(help_text="The lease's last day.")
     reason = serializers.CharField(max_length=500)
-    cancellation_fee = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
+    cancellation_fee = MoneyField(
         min_value=Decimal("0.00"),
         required=False,
         allow_null=True,

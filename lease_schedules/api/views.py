@@ -1,5 +1,5 @@
-"""A lease's schedule and its early end: `GET /api/leases/{id}/schedule/` (the weekly installments
-and totals by status) and `POST /api/leases/{id}/terminate/` (`termination_date`, `reason`,
+"""A lease's schedule and its early end: `GET /api/leases/{id}/schedule` (the weekly installments
+and totals by status) and `POST /api/leases/{id}/terminate` (`termination_date`, `reason`,
 optional `cancellation_fee`). They extend the fleet's lease resource with the same lookup,
 permissions and output, so the paths stay where the lease is."""
 

@@ -1,37 +1,12 @@
 from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 
 from leases import selectors
 from leases.models import Driver, Lease, Medallion, Vehicle
 
 MAX_ID = 2**63 - 1  # bigint: a larger id cannot exist, and is refused rather than sent to the database
 SEARCH_MAX_LENGTH = 100
-
-
-class AllowListOrderingFilter(OrderingFilter):
-    """`ordering=` restricted to the view's `ordering_fields`.
-
-    A field outside the list is a 400 naming `ordering` (DRF would silently ignore it, and the
-    client would page through an order it did not ask for). The primary key is appended as a
-    tie-breaker so pages never overlap or skip rows.
-    """
-
-    def get_ordering(self, request, queryset, view):
-        requested = request.query_params.get(self.ordering_param, "")
-        fields = [term.strip() for term in requested.split(",") if term.strip()]
-        if not fields:
-            return self.get_default_ordering(view)
-        allowed = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
-        if unknown := [term for term in fields if term.removeprefix("-") not in allowed]:
-            raise ValidationError(
-                {self.ordering_param: [f"Cannot order by {', '.join(unknown)}. Choose from: {', '.join(allowed)}."]}
-            )
-        if not {"id", "-id", "pk", "-pk"} & set(fields):
-            fields.append("pk")
-        return fields
 
 
 class IntegerFilter(filters.NumberFilter):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from batpay.money import MoneyField
 from leases.api.filters import MAX_ID
 from leases.models import Driver, Lease, Medallion, Vehicle
 
@@ -119,5 +120,5 @@ class LeaseInputSerializer(serializers.Serializer):
     medallion_id = _id_field()
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True)
-    weekly_rate = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    weekly_rate = MoneyField(min_value=Decimal("0.01"))
     status = serializers.ChoiceField(choices=Lease.Status.choices, required=False)

@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from batpay.api import ApiRouter
 from leases.api.views import DriverViewSet, LeaseViewSet, MedallionViewSet, VehicleViewSet
 
-router = DefaultRouter(trailing_slash=True)
+router = ApiRouter()
 router.register("drivers", DriverViewSet, basename="driver")
 router.register("vehicles", VehicleViewSet, basename="vehicle")
 router.register("medallions", MedallionViewSet, basename="medallion")

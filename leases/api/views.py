@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
@@ -43,7 +42,6 @@ class FleetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """List and retrieve through the selector; create, change and delete through the services."""
 
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    filter_backends = [DjangoFilterBackend, filters.AllowListOrderingFilter]
     lookup_value_regex = "[0-9]+"
     input_serializer_class: type[serializers.Serializer]
     # Each resource names its services here.

@@ -1,12 +1,12 @@
 """Query filters of the ledger lists (SPEC §1, §7).
 
-Every filter validates its value: a bad id, date, period, choice or ordering is a 400 naming
-the parameter, never an empty page that hides the typo and never a database error.
+Every filter validates its value: a bad id, date, period or choice is a 400 naming the
+parameter, never an empty page that hides the typo and never a database error. Ordering is the
+views' `ordering_fields` (batpay.api).
 """
 
 from django import forms
 from django_filters import rest_framework as filters
-from django_filters.constants import EMPTY_VALUES
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -45,19 +45,6 @@ class PeriodFilter(filters.DateFilter):
     field_class = PeriodField
 
 
-class StableOrderingFilter(filters.OrderingFilter):
-    """`ordering=` restricted to an allow-list; ties are broken by id (newest first) so that
-    page boundaries are stable."""
-
-    def filter(self, qs, value):
-        if value in EMPTY_VALUES:
-            return qs
-        ordering = [self.get_ordering_value(param) for param in value]
-        if not any(field.lstrip("-") == "id" for field in ordering):
-            ordering.append("-id")
-        return qs.order_by(*ordering)
-
-
 class _FleetFilters(filters.FilterSet):
     driver_id = IdFilter(field_name="driver_id")
     lease_id = IdFilter(field_name="lease_id")
@@ -76,9 +63,6 @@ class PostingFilter(_FleetFilters):
     period = PeriodFilter(field_name="period")
     effective_from = filters.DateFilter(field_name="effective_date", lookup_expr="gte")
     effective_to = filters.DateFilter(field_name="effective_date", lookup_expr="lte")
-    ordering = StableOrderingFilter(
-        fields=("id", "created_at", "effective_date", "period", "amount", "category", "entry_type", "status")
-    )
 
     class Meta:
         model = Posting
@@ -94,9 +78,6 @@ class BalanceFilter(_FleetFilters):
     period = PeriodFilter(field_name="due_period", label="Due period (its Sunday)")
     due_from = filters.DateFilter(field_name="due_period", lookup_expr="gte")
     due_to = filters.DateFilter(field_name="due_period", lookup_expr="lte")
-    ordering = StableOrderingFilter(
-        fields=("id", "created_at", "due_period", "priority", "original_amount", "outstanding", "status")
-    )
 
     class Meta:
         model = ObligationBalance
@@ -109,7 +90,6 @@ class ReceiptFilter(_FleetFilters):
     period = PeriodFilter(field_name="period")
     received_from = filters.DateFilter(field_name="received_on", lookup_expr="gte")
     received_to = filters.DateFilter(field_name="received_on", lookup_expr="lte")
-    ordering = StableOrderingFilter(fields=("id", "created_at", "received_on", "period", "amount", "unapplied"))
 
     class Meta:
         model = Receipt

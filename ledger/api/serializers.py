@@ -1,5 +1,6 @@
 """Shapes of the ledger API. Money goes out as decimal strings ("500.00") and comes in as a string
-or a JSON number (the project's parser reads numbers as Decimal, never float).
+or a JSON number, read by `batpay.money.MoneyField` (the project's parser reads numbers as
+Decimal, never float).
 
 Input serializers only check types and shapes; the business rules (positive amounts, what may be
 allocated, void reasons) live in ledger.services, which the views call.
@@ -7,6 +8,7 @@ allocated, void reasons) live in ledger.services, which the views call.
 
 from rest_framework import serializers
 
+from batpay.money import MoneyField
 from leases.models import Driver, Lease
 from ledger.api.filters import MAX_ID
 from ledger.models import ObligationBalance, Posting, Receipt
@@ -18,11 +20,6 @@ class LedgerErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class MoneyField(serializers.DecimalField):
-    def __init__(self, **kwargs):
-        super().__init__(max_digits=12, decimal_places=2, **kwargs)
 
 
 class IdField(serializers.IntegerField):

@@ -3,13 +3,14 @@ ledger.selectors (reads); a DomainError from a service reaches the project's exc
 which answers in the one error shape."""
 
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from batpay.api import refuse_unknown_parameters
 from batpay.errors import NotFound
 from batpay.money import ZERO
 from leases.models import Driver
@@ -38,8 +39,8 @@ READ_ERRORS = {**ERRORS, 404: LedgerErrorSerializer}
 )
 class PostingViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PostingSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = PostingFilter
+    ordering_fields = ["id", "created_at", "effective_date", "period", "amount", "category", "entry_type", "status"]
 
     def get_queryset(self):
         return selectors.postings_with_reversal()
@@ -55,8 +56,8 @@ class PostingViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ObligationBalanceSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = BalanceFilter
+    ordering_fields = ["id", "created_at", "due_period", "priority", "original_amount", "outstanding", "status"]
 
     def get_queryset(self):
         return selectors.balances()
@@ -69,8 +70,8 @@ class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
     ),
 )
 class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
-    filter_backends = [DjangoFilterBackend]
     filterset_class = ReceiptFilter
+    ordering_fields = ["id", "created_at", "received_on", "period", "amount", "unapplied"]
 
     def get_queryset(self):
         return selectors.receipts_with_postings() if self.action == "retrieve" else selectors.receipts()
@@ -149,6 +150,7 @@ class DriverBalancesView(APIView):
         responses={200: DriverPositionSerializer, **READ_ERRORS},
     )
     def get(self, request, driver_id: int):
+        refuse_unknown_parameters(request, [*AsOfQuerySerializer().fields, api_settings.URL_FORMAT_OVERRIDE])
         query = AsOfQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         as_of = query.validated_data.get("as_of") or timezone.localdate()

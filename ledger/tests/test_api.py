@@ -286,8 +286,10 @@ def test_reads_take_a_constant_number_of_queries(role_client, fleet, django_asse
             assert manager.get(url).status_code == 200
     fill(25)
     for url, budget in reads.items():
+        # The as-of view is not paged: page_size there is an unknown parameter (a 400).
+        params = {} if url == as_of_url(driver.pk) else {"page_size": 40}
         with django_assert_max_num_queries(budget):
-            response = manager.get(url, {"page_size": 40})
+            response = manager.get(url, params)
         assert response.status_code == 200
     receipt = Receipt.objects.latest("id")
     with django_assert_max_num_queries(5):

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from batpay.money import MoneyField
 from loans.models import Loan, LoanInstallment
 from loans.services import PURPOSE_MAX_LENGTH
 
@@ -102,7 +103,7 @@ class LoanCreateSerializer(serializers.Serializer):
 
     driver_id = serializers.IntegerField()
     lease_id = serializers.IntegerField()
-    loan_amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="The principal, greater than 0.")
+    loan_amount = MoneyField(help_text="The principal, greater than 0.")
     interest_rate = serializers.DecimalField(
         max_digits=5,
         decimal_places=2,

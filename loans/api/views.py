@@ -1,6 +1,5 @@
 """Loans API (SPEC §7): the shared plan endpoints on driver loans, looked up by loan_id."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
@@ -16,7 +15,7 @@ from loans.api.serializers import (
 )
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.plan import LOANS
-from plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites, StableOrderingFilter
+from plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites
 
 WRITES = PlanWrites(
     create=services.loan_create,
@@ -51,7 +50,6 @@ class LoanViewSet(PlanViewSet):
     create_serializer_class = LoanCreateSerializer
     update_serializer_class = LoanUpdateSerializer
     installment_serializer_class = LoanInstallmentSerializer
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = LoanFilter
     ordering_fields = ["loan_date", "loan_amount", "interest_rate", "created_at", "loan_id"]
     ordering = ["-created_at", "-pk"]
@@ -69,7 +67,6 @@ class LoanInstallmentViewSet(PlanInstallmentViewSet):
     source = LOANS
     writes = WRITES
     serializer_class = LoanListedInstallmentSerializer
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = LoanInstallmentFilter
     ordering_fields = ["period_start", "amount", "interest_amount", "installment_id", "posted_at"]
     ordering = ["period_start", "pk"]

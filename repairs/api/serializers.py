@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from batpay.money import MoneyField
 from repairs.models import RepairInstallment, RepairInvoice
 
 
@@ -113,7 +114,7 @@ class RepairCreateSerializer(serializers.Serializer):
     invoice_date = serializers.DateField(help_text="Not in the future.")
     workshop_type = serializers.ChoiceField(choices=RepairInvoice.WorkshopType.choices)
     repair_description = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
-    repair_amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Greater than zero.")
+    repair_amount = MoneyField(help_text="Greater than zero.")
     start_week = serializers.CharField(max_length=10, help_text="CURRENT, NEXT or a Sunday (YYYY-MM-DD).")
 
 

@@ -1,10 +1,9 @@
 """Repairs API (SPEC §7): the shared plan endpoints on repair invoices, looked up by repair_id."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites, StableOrderingFilter
+from plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites
 from repairs import selectors, services
 from repairs.api.filters import RepairFilter, RepairInstallmentFilter
 from repairs.api.serializers import (
@@ -53,7 +52,6 @@ class RepairViewSet(PlanViewSet):
     create_serializer_class = RepairCreateSerializer
     update_serializer_class = RepairUpdateSerializer
     installment_serializer_class = RepairInstallmentSerializer
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = RepairFilter
     ordering_fields = ["invoice_date", "repair_amount", "created_at", "repair_id"]
     ordering = ["-created_at", "-pk"]
@@ -70,7 +68,6 @@ class RepairInstallmentViewSet(PlanInstallmentViewSet):
     source = REPAIRS
     writes = WRITES
     serializer_class = RepairListedInstallmentSerializer
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = RepairInstallmentFilter
     ordering_fields = ["period_start", "amount", "installment_id", "posted_at"]
     ordering = ["period_start", "pk"]

@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
-from ledger.api.filters import IdFilter, PeriodFilter, StableOrderingFilter
+from ledger.api.filters import IdFilter, PeriodFilter
 from statements.models import DriverTransactionReport, Trip, TripImportRow
 
 # A search box gets a few words; more only make the query slower without narrowing it.
@@ -18,17 +18,6 @@ class DtrFilter(filters.FilterSet):
     search = filters.CharFilter(
         method="filter_search",
         help_text="Each word must start a DTR number, lease number, TLC license or the driver's first or last name.",
-    )
-    ordering = StableOrderingFilter(
-        fields=(
-            "id",
-            "period",
-            "dtr_number",
-            "generated_at",
-            "card_earnings",
-            "total_due_to_driver",
-            "balance_carried_forward",
-        )
     )
 
     class Meta:
@@ -57,7 +46,6 @@ class TripFilter(filters.FilterSet):
     trip_id = filters.CharFilter(field_name="trip_id")
     started_from = filters.DateFilter(field_name="start_time__date", lookup_expr="gte")
     started_to = filters.DateFilter(field_name="start_time__date", lookup_expr="lte")
-    ordering = StableOrderingFilter(fields=("id", "start_time", "total_amount", "period"))
 
     class Meta:
         model = Trip

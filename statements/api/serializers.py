@@ -5,9 +5,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from batpay.money import MoneyField
 from batpay.periods import period_end
-from ledger.api.serializers import MoneyField
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
+from statements.trips import MONEY_COLUMNS, TAX_COLUMNS
 
 
 class DtrSerializer(serializers.ModelSerializer):
@@ -111,15 +112,9 @@ class TripSerializer(serializers.ModelSerializer):
     tlc_license = serializers.CharField(source="driver.tlc_license_number", read_only=True)
     medallion_number = serializers.CharField(source="medallion.number", read_only=True)
     batch_id = serializers.IntegerField(read_only=True)
-    fare = MoneyField(read_only=True)
-    tips = MoneyField(read_only=True)
-    tolls = MoneyField(read_only=True)
-    mta_surcharge = MoneyField(read_only=True)
-    improvement_surcharge = MoneyField(read_only=True)
-    congestion_fee = MoneyField(read_only=True)
-    cbdt_fee = MoneyField(read_only=True)
-    airport_fee = MoneyField(read_only=True)
-    total_amount = MoneyField(read_only=True)
+    taxes_and_fees = serializers.SerializerMethodField(
+        help_text="What the trip adds to the week's TAXES charge: " + " + ".join(TAX_COLUMNS) + "."
+    )
 
     class Meta:
         model = Trip
@@ -136,19 +131,16 @@ class TripSerializer(serializers.ModelSerializer):
             "start_time",
             "end_time",
             "payment_type",
-            "fare",
-            "tips",
-            "tolls",
-            "mta_surcharge",
-            "improvement_surcharge",
-            "congestion_fee",
-            "cbdt_fee",
-            "airport_fee",
-            "total_amount",
+            *MONEY_COLUMNS,
+            "taxes_and_fees",
             "batch_id",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_taxes_and_fees(self, obj: Trip) -> str:
+        return f"{sum(getattr(obj, column) for column in TAX_COLUMNS):.2f}"
 
 
 class TripImportSerializer(serializers.ModelSerializer):

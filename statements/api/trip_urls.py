@@ -1,10 +1,9 @@
 """Mounted at /api/ledger/, where the trip lists have always been: trips, imports, kept rows."""
 
-from rest_framework.routers import SimpleRouter
-
+from batpay.api import ApiRouter
 from statements.api import views
 
-router = SimpleRouter(trailing_slash=True)
+router = ApiRouter()
 router.register("trips", views.TripViewSet, basename="ledger-trip")
 router.register("trip-imports", views.TripImportViewSet, basename="ledger-trip-import")
 router.register("trip-rows", views.TripImportRowViewSet, basename="ledger-trip-row")

@@ -1,15 +1,21 @@
-"""Mounted at /api/dtrs/. The action URLs follow SPEC §7 literally (no trailing slash)."""
+"""Mounted at /api/. The action URLs follow SPEC §7 literally (no trailing slash); every path answers
+with or without its trailing slash (batpay.api). The list is mounted here, not under an
+`api/dtrs/` include, so that `/api/dtrs` reaches it too."""
 
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
 
+from batpay.api import ApiRouter, either_slash
 from statements.api import views
 
-router = SimpleRouter(trailing_slash=True)
-router.register("", views.DtrViewSet, basename="dtr")
+router = ApiRouter()
+router.register("dtrs", views.DtrViewSet, basename="dtr")
 
 urlpatterns = [
-    re_path(rf"^(?P<dtr_number>{views.DTR_NUMBER})/pdf$", views.DtrPdfView.as_view(), name="dtr-pdf"),
-    re_path(rf"^(?P<dtr_number>{views.DTR_NUMBER})/void$", views.DtrVoidView.as_view(), name="dtr-void"),
+    *either_slash(
+        [
+            re_path(rf"^dtrs/(?P<dtr_number>{views.DTR_NUMBER})/pdf$", views.DtrPdfView.as_view(), name="dtr-pdf"),
+            re_path(rf"^dtrs/(?P<dtr_number>{views.DTR_NUMBER})/void$", views.DtrVoidView.as_view(), name="dtr-void"),
+        ]
+    ),
     *router.urls,
 ]

@@ -1,7 +1,6 @@
 """The DTR API (SPEC §7) and the trip lists. Views clean the input and call statements.dtr / statements.trips."""
 
 from django.http import HttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -44,8 +43,16 @@ def _get_dtr(dtr_number: str):
 class DtrViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "dtr_number"
     lookup_value_regex = DTR_NUMBER
-    filter_backends = [DjangoFilterBackend]
     filterset_class = DtrFilter
+    ordering_fields = [
+        "id",
+        "period",
+        "dtr_number",
+        "generated_at",
+        "card_earnings",
+        "total_due_to_driver",
+        "balance_carried_forward",
+    ]
 
     def get_queryset(self):
         if self.action == "retrieve":
@@ -99,8 +106,8 @@ class DtrVoidView(APIView):
 )
 class TripViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TripSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = TripFilter
+    ordering_fields = ["id", "start_time", "total_amount", "period"]
 
     def get_queryset(self):
         return trips.trip_list().order_by("-start_time", "-id")
@@ -112,6 +119,7 @@ class TripViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class TripImportViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TripImportSerializer
+    ordering_fields = ["id", "created_at", "rows", "invalid", "unmatched"]
 
     def get_queryset(self):
         return trips.import_list().order_by("-id")
@@ -127,8 +135,8 @@ class TripImportViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class TripImportRowViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TripImportRowSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = TripImportRowFilter
+    ordering_fields = ["id", "batch_id", "line_number"]
 
     def get_queryset(self):
         return trips.kept_row_list().order_by("-batch_id", "line_number")
