@@ -20,7 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from batpay.audit import audit
+from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput
 from batpay.money import MAX_AMOUNT, ZERO, MoneyInputError, MoneyProblem, parse_money, to_money
 from batpay.periods import WEEK, current_period, next_period, period_end, period_start
@@ -46,6 +46,13 @@ from plans.source import PlanSource
 # Lease changes the schedule follows (the API's names).
 _SCHEDULE_FIELDS = frozenset({"start_date", "end_date", "weekly_rate", "status", "driver_id"})
 _ON_LEDGER = (InstallmentStatus.POSTED, InstallmentStatus.PAID)
+
+
+class ScheduleAction(AuditAction):
+    SCHEDULE = "leases.schedule"
+    TERMINATE = "lease.terminate"
+    SCHEDULES_ADOPT = "leases.schedules_adopt"
+    SCHEDULES_EXTEND = "leases.schedules_extend"
 
 
 def _field(changed: Mapping[str, Any]) -> str:
@@ -200,7 +207,7 @@ def _schedule_sync(
     }
     if any(counts.values()):
         audit(
-            action="leases.schedule",
+            action=ScheduleAction.SCHEDULE,
             actor=actor,
             obj=schedule,
             object_id=schedule.schedule_id,
@@ -303,7 +310,7 @@ def lease_terminate(
                 actor=actor,
             )
         audit(
-            action="lease.terminate",
+            action=ScheduleAction.TERMINATE,
             actor=actor,
             obj=locked,
             reason=reason,
@@ -367,7 +374,7 @@ def lease_schedules_adopt(*, billed_from: dt.date, actor: Actor = None) -> int:
         # A concurrent run may adopt the same lease: its schedule stands, ours is skipped.
         LeaseSchedule.objects.bulk_create(schedules, batch_size=2000, ignore_conflicts=True)
         audit(
-            action="leases.schedules_adopt",
+            action=ScheduleAction.SCHEDULES_ADOPT,
             actor=actor,
             object_type=LeaseSchedule._meta.label,
             payload={"schedules": len(schedules), "billed_from": period_start(billed_from).isoformat()},
@@ -452,7 +459,7 @@ def lease_schedules_extend(*, actor: Actor = None, today: dt.date | None = None,
                 plans.settle_plans(source=LEASES, plan_pks=reopen)
             if inserted:
                 audit(
-                    action="leases.schedules_extend",
+                    action=ScheduleAction.SCHEDULES_EXTEND,
                     actor=actor,
                     object_type=LeaseSchedule._meta.label,
                     payload={"schedules": len(written), "installments": inserted, "as_of": today.isoformat()},

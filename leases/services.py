@@ -33,7 +33,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, ProtectedError, RestrictedError
 from django.utils import timezone
 
-from batpay.audit import audit
+from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
 from batpay.money import MAX_AMOUNT, ZERO, MoneyInputError, MoneyProblem, parse_money, to_money
 from batpay.registry import Registry
@@ -74,6 +74,21 @@ class LeaseFollower:
 
 
 LEASE_FOLLOWERS: Registry[LeaseFollower] = Registry("lease follower")
+
+
+class FleetAction(AuditAction):
+    DRIVER_CREATE = "driver.create"
+    DRIVER_UPDATE = "driver.update"
+    DRIVER_DELETE = "driver.delete"
+    VEHICLE_CREATE = "vehicle.create"
+    VEHICLE_UPDATE = "vehicle.update"
+    VEHICLE_DELETE = "vehicle.delete"
+    MEDALLION_CREATE = "medallion.create"
+    MEDALLION_UPDATE = "medallion.update"
+    MEDALLION_DELETE = "medallion.delete"
+    LEASE_CREATE = "lease.create"
+    LEASE_UPDATE = "lease.update"
+    LEASE_DELETE = "lease.delete"
 
 
 class DriverChanges(TypedDict, total=False):
@@ -269,7 +284,7 @@ def lease_create(
         save_row(lease)
         if additional:
             lease.additional_drivers.set(additional)
-        audit(action="lease.create", actor=actor, obj=lease, payload={"values": lease_snapshot(lease)})
+        audit(action=FleetAction.LEASE_CREATE, actor=actor, obj=lease, payload={"values": lease_snapshot(lease)})
         for follower in LEASE_FOLLOWERS:
             follower.created(lease=lease, actor=actor)
     return lease
@@ -287,7 +302,7 @@ def lease_update(*, actor: Actor, lease: Lease, changes: LeaseChanges) -> Lease:
             save_row(locked, update_fields=[*columns, "updated_at"])
             if additional is not None:
                 locked.additional_drivers.set(additional)
-            audit(action="lease.update", actor=actor, obj=locked, payload={"changes": changed})
+            audit(action=FleetAction.LEASE_UPDATE, actor=actor, obj=locked, payload={"changes": changed})
             for follower in LEASE_FOLLOWERS:
                 follower.changed(lease=locked, actor=actor, changed=changed)
     return locked
@@ -487,7 +502,12 @@ def _create(obj: M, *, actor: Actor, values: Mapping[str, Any], apply: Callable[
     with transaction.atomic():
         apply(obj, values)
         save_row(obj)
-        audit(action=f"{obj._meta.model_name}.create", actor=actor, obj=obj, payload={"values": _snapshot(obj)})
+        audit(
+            action=FleetAction(f"{obj._meta.model_name}.create"),
+            actor=actor,
+            obj=obj,
+            payload={"values": _snapshot(obj)},
+        )
     return obj
 
 
@@ -499,7 +519,12 @@ def _update(obj: M, *, actor: Actor, changes: Mapping[str, Any], apply: Callable
         changed = diff(before, _snapshot(locked))
         if changed:
             save_row(locked, update_fields=[*changed, "updated_at"])
-            audit(action=f"{obj._meta.model_name}.update", actor=actor, obj=locked, payload={"changes": changed})
+            audit(
+                action=FleetAction(f"{obj._meta.model_name}.update"),
+                actor=actor,
+                obj=locked,
+                payload={"changes": changed},
+            )
     return locked
 
 
@@ -512,7 +537,12 @@ def _validate(obj: M, *, values: Mapping[str, Any], apply: Callable[[M, Mapping[
 
 def _delete(obj: Model, *, actor: Actor) -> None:
     with transaction.atomic():
-        audit(action=f"{obj._meta.model_name}.delete", actor=actor, obj=obj, payload={"values": _snapshot(obj)})
+        audit(
+            action=FleetAction(f"{obj._meta.model_name}.delete"),
+            actor=actor,
+            obj=obj,
+            payload={"values": _snapshot(obj)},
+        )
         try:
             with transaction.atomic():
                 obj.delete()

@@ -23,15 +23,24 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from batpay.audit import audit
+from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
-from batpay.money import MAX_AMOUNT, ZERO, to_money
+from batpay.money import MAX_AMOUNT, ZERO, MoneyInputError, MoneyProblem, parse_money, to_money
 from batpay.periods import is_period_start, period_start
 from batpay.registry import Registry
 from leases.selectors import lease_is_drivers
 from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt
 
 VOID_REASON_MIN_LENGTH = 10
+
+
+class LedgerAction(AuditAction):
+    POST_OBLIGATIONS = "ledger.post_obligations"
+    APPLY_EARNINGS = "ledger.apply_earnings"
+    INTERIM_PAYMENT = "ledger.interim_payment"
+    PREPAYMENT = "ledger.prepayment"
+    VOID_POSTING = "ledger.void_posting"
+
 
 # --- listeners --------------------------------------------------------------------------------
 
@@ -63,13 +72,15 @@ def _notify(changed: Iterable[tuple[str, str]]) -> None:
 
 def _positive_cents(value, field: str) -> Decimal:
     try:
-        amount = Decimal(value) if not isinstance(value, Decimal) else value
-    except Exception:
-        raise InvalidInput(f"{field} must be an amount like 125.50.", fields={field: "Not an amount."})
-    if not amount.is_finite() or amount <= 0:
+        amount = parse_money(value)
+    except MoneyInputError as exc:
+        if exc.problem == MoneyProblem.FRACTION_OF_A_CENT:
+            raise InvalidInput(
+                f"{field} has fractions of a cent.", fields={field: "At most two decimal places."}
+            ) from exc
+        raise InvalidInput(f"{field} must be an amount like 125.50.", fields={field: "Not an amount."}) from exc
+    if amount <= 0:
         raise InvalidInput(f"{field} must be greater than zero.", fields={field: "Must be greater than zero."})
-    if amount != to_money(amount):
-        raise InvalidInput(f"{field} has fractions of a cent.", fields={field: "At most two decimal places."})
     if amount > MAX_AMOUNT:
         raise InvalidInput(f"{field} is too large.", fields={field: f"At most {MAX_AMOUNT}."})
     return to_money(amount)
@@ -211,7 +222,7 @@ def post_obligations(*, rows: Sequence[ObligationRow], actor=None, description: 
         closed = _apply_prepayments(cursor, lease_balances, _actor_id(actor)) if lease_balances else []
         if posted:
             audit(
-                action="ledger.post_obligations",
+                action=LedgerAction.POST_OBLIGATIONS,
                 actor=actor,
                 object_type="ledger.ObligationBalance",
                 payload={
@@ -473,7 +484,7 @@ def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsR
         )
         received, unapplied = cursor.fetchone()
         audit(
-            action="ledger.apply_earnings",
+            action=LedgerAction.APPLY_EARNINGS,
             actor=actor,
             object_type="ledger.Receipt",
             payload={"receipts": len(receipt_ids), "received": str(received), "unapplied": str(unapplied)},
@@ -671,7 +682,7 @@ def _record_payment(
         receipt.unapplied = left
         receipt.save(update_fields=["unapplied"])
         audit(
-            action=f"ledger.{kind.lower()}",
+            action=LedgerAction(f"ledger.{kind.lower()}"),
             actor=actor,
             obj=receipt,
             payload={
@@ -821,7 +832,7 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
                 _reverse(payment, balance, receipts.get(payment.receipt_id), reason, actor, changed)
         reversal = _reverse(target, balance, receipts.get(target.receipt_id), reason, actor, changed)
         audit(
-            action="ledger.void_posting",
+            action=LedgerAction.VOID_POSTING,
             actor=actor,
             obj=target,
             reason=reason,

@@ -24,11 +24,17 @@ from django.db import transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator, FormatChecker
 
-from batpay.audit import audit
+from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from batpay.identifiers import yearly_id
 from batpay.registry import Registry
 from plans.models import Case
+
+
+class CaseAction(AuditAction):
+    CREATE = "cases.create"
+    SUBMIT = "cases.submit"
+
 
 StepHandler = Callable[..., Mapping[str, Any]]
 
@@ -110,7 +116,7 @@ def case_create(*, flow_name: str, actor) -> Case:
             current_step=flow.steps[0].step_id,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        audit(action="cases.create", actor=actor, obj=case, object_id=case.case_no, payload={"flow": flow.name})
+        audit(action=CaseAction.CREATE, actor=actor, obj=case, object_id=case.case_no, payload={"flow": flow.name})
     return case
 
 
@@ -152,7 +158,7 @@ def case_submit(*, case_no: str, step_id: str, data: Any, actor) -> Case:
             case.completed_at = timezone.now()
         case.save()
         audit(
-            action="cases.submit",
+            action=CaseAction.SUBMIT,
             actor=actor,
             obj=case,
             object_id=case.case_no,

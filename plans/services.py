@@ -174,7 +174,7 @@ def add_plan(
     """A plan the app has just saved: its schedule written, `<source>.create` audited with
     `payload`, and DRAFT → OPEN at once with `confirm`."""
     replace_schedule(source=source, plan=plan, schedule=schedule)
-    audit(action=f"{source.name}.create", actor=actor, obj=plan, object_id=plan.plan_id, payload=dict(payload))
+    audit(action=source.action("create"), actor=actor, obj=plan, object_id=plan.plan_id, payload=dict(payload))
     if confirm:
         plan = confirm_plan(source=source, plan=plan, actor=actor)
     return plan
@@ -196,7 +196,7 @@ def confirm_plan(*, source: PlanSource, plan: Plan, actor) -> Plan:
         raise InvalidInput(f"{plan.plan_id} has no installments to confirm.", fields={"status": "No schedule."})
     plan.confirmed_at = timezone.now()
     plan.save(update_fields=["status", "confirmed_at", "updated_at"])
-    audit(action=f"{source.name}.confirm", actor=actor, obj=plan, object_id=plan.plan_id)
+    audit(action=source.action(Transition.CONFIRM), actor=actor, obj=plan, object_id=plan.plan_id)
     return plan
 
 
@@ -231,7 +231,7 @@ def change_plan_status(*, source: PlanSource, plan: Plan, status: str, reason: s
     plan.status_reason = reason
     plan.save(update_fields=["status", "status_reason", "updated_at"])
     audit(
-        action=f"{source.name}.{transition.value}",
+        action=source.action(transition),
         actor=actor,
         obj=plan,
         object_id=plan.plan_id,
@@ -384,7 +384,7 @@ def post_installments(*, source: PlanSource, installment_ids: Sequence[str], act
     rows = list(_installment_rows(Inst.objects.filter(pk__in=[item.pk for item in found]).order_by("pk"), source))
     count, amount = _post(source, rows, actor)
     audit(
-        action=f"{source.name}.post_installments",
+        action=source.action("post_installments"),
         actor=actor,
         object_type=Inst._meta.label,
         object_id=wanted[0] if len(wanted) == 1 else "",
@@ -440,7 +440,7 @@ def post_due_installments(
             count, batch_amount = _post(source, rows, actor)
             if count:
                 audit(
-                    action=f"{source.name}.post_due_installments",
+                    action=source.action("post_due_installments"),
                     actor=actor,
                     object_type=source.installment_model._meta.label,
                     object_id=period.isoformat(),
@@ -544,7 +544,7 @@ def plan_update(
             values = {field: getattr(plan, field) for field in source.fields} | changed
             replace_schedule(source=source, plan=plan, schedule=rebuild(plan, values))
         audit(
-            action=f"{source.name}.update",
+            action=source.action("update"),
             actor=actor,
             obj=plan,
             object_id=plan.plan_id,
@@ -633,7 +633,7 @@ def cancel_scheduled_installments(*, source: PlanSource, plan: Plan, from_period
     ).update(status=InstallmentStatus.CANCELLED)
     settle_plans(source=source, plan_pks=[plan.pk])
     audit(
-        action=f"{source.name}.cancel_installments",
+        action=source.action("cancel_installments"),
         actor=actor,
         obj=plan,
         object_id=plan.plan_id,
@@ -652,7 +652,7 @@ def _auto_transition(source: PlanSource, plans, transition: Transition) -> None:
     source.plan_model.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(status=target, updated_at=timezone.now())
     AuditEvent.objects.bulk_create(
         AuditEvent(
-            action=f"{source.name}.{transition.value}",
+            action=source.action(transition).value,
             object_type=source.plan_model._meta.label,
             object_id=plan_id,
             reason=reason,

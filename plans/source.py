@@ -20,11 +20,24 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from batpay.audit import AuditAction
 from batpay.identifiers import yearly_id
 from batpay.registry import Registry
+from plans.lifecycle import Transition
 from plans.models import Installment, Plan
 
 DEFAULT_OBLIGATION_PATHS: Mapping[str, str] = {"driver_id": "plan__driver_id", "lease_id": "plan__lease_id"}
+
+
+# What is done to a source's plans, each audited as `<source>.<verb>` (`repairs.confirm`).
+PLAN_VERBS = (
+    "create",
+    "update",
+    *(transition.value for transition in Transition),
+    "post_installments",
+    "post_due_installments",
+    "cancel_installments",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +60,17 @@ class PlanSource:
     # The fields that may still change once the plan is confirmed, each with the name the refusal
     # of any other change gives it: "… after confirmation only the description can change."
     editable_after_confirmation: Mapping[str, str] = field(default_factory=dict)
+
+    # `<source>.<verb>` for each of PLAN_VERBS, as an enum of its own (`actions.CONFIRM`).
+    actions: type[AuditAction] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        members = {verb.upper(): f"{self.name}.{verb}" for verb in PLAN_VERBS}
+        object.__setattr__(self, "actions", AuditAction(f"{self.name.title()}PlanAction", members))
+
+    def action(self, verb: str) -> AuditAction:
+        """The audit action of `verb` (one of PLAN_VERBS, a Transition) on this source's plans."""
+        return self.actions[str(verb).upper()]
 
     def new_plan_id(self, *, year: int) -> str:
         """The next plan id of `year`, race-free; call it inside the creating transaction."""

@@ -34,9 +34,9 @@ from batpay.registry import Registry
 from batpay.steps import CloseStep, StepResult
 from ledger import services
 from ledger.categories import Category
+from statements.audit import StatementAction
 from statements.dtr import generate_dtrs
-from statements.models import EarningsClose
-from statements.trips import TAX_COLUMNS
+from statements.models import TAX_COLUMNS, EarningsClose
 
 Progress = Callable[[int, int], None]
 
@@ -140,7 +140,7 @@ def close_earnings(*, period: dt.date, actor=None, progress: Progress | None = N
             leases=summary.leases, taxes=summary.taxes, earnings=summary.earnings
         )
         audit(
-            action="ledger.close_earnings",
+            action=StatementAction.CLOSE_EARNINGS,
             actor=actor,
             object_type=EarningsClose._meta.label,
             object_id=str(created[0]),

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from batpay.audit import audit
+from batpay.audit import AuditAction, audit
 from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
@@ -27,6 +27,10 @@ from operations import demo
 
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_USERS = {"finance": FINANCE, "cashier": CASHIER, "manager": MANAGER, "controller": CONTROLLER}
+
+
+class OperationsAction(AuditAction):
+    SEED_DEMO = "fleet.seed_demo"
 
 
 class Command(BaseCommand):
@@ -82,7 +86,7 @@ class Command(BaseCommand):
             lease_schedules_adopt(billed_from=as_of, actor=None)
             installments = lease_schedules_extend(actor=None)
             audit(
-                action="fleet.seed_demo",
+                action=OperationsAction.SEED_DEMO,
                 actor=None,
                 payload={"seed": seed, "as_of": as_of.isoformat(), "leases": leases, "drivers": len(fleet.drivers)},
             )
