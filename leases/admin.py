@@ -17,12 +17,13 @@ from django.http import HttpRequest
 from import_export.admin import ExportActionMixin
 
 from batpay.errors import DomainError
+from batpay.forms import ServiceErrorsMixin, service_values
 from batpay.money import MoneyFormField
 from leases import resources, services
 from leases.models import Driver, Lease, Medallion, Vehicle
 
 
-class ServiceForm(forms.ModelForm):
+class ServiceForm(ServiceErrorsMixin, forms.ModelForm):
     """A model form whose `clean()` runs the service's validation for the values entered.
 
     The values come back as the service would save them (a VIN upper-cased, say), so the
@@ -31,26 +32,19 @@ class ServiceForm(forms.ModelForm):
 
     #: The service function that checks values without writing: validate(<model>=…, values=…).
     validate: Callable[..., Mapping[str, Any]]
-    #: Form field → service argument, where the names differ.
-    service_names: Mapping[str, str] = {}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.errors:
             return cleaned
         creating = self.instance.pk is None
-        values = service_values(self, list(cleaned) if creating else self.changed_data)
+        values = form_values(self, list(cleaned) if creating else self.changed_data)
         try:
             normalised = type(self).validate(
                 **{self._meta.model._meta.model_name: None if creating else self.instance}, values=values
             )
         except DomainError as exc:
-            form_names = {service: form for form, service in self.service_names.items()}
-            for name, messages in exc.fields.items():
-                field = form_names.get(name, name)
-                self.add_error(field if field in self.fields else None, messages)
-            if not exc.fields:
-                self.add_error(None, exc.message)
+            self.add_domain_error(exc)
             return cleaned
         for name, value in normalised.items():
             if name in cleaned and name not in self.service_names:
@@ -58,20 +52,9 @@ class ServiceForm(forms.ModelForm):
         return cleaned
 
 
-def service_values(form: forms.ModelForm, names: list[str]) -> dict[str, Any]:
+def form_values(form: forms.ModelForm, names: list[str]) -> dict[str, Any]:
     """The form's cleaned values for `names`, named and typed as the services take them."""
-    values: dict[str, Any] = {}
-    mapping = getattr(form, "service_names", {})
-    for name in names:
-        if name not in form.cleaned_data:
-            continue
-        value = form.cleaned_data[name]
-        if isinstance(value, Model):
-            value = value.pk
-        elif isinstance(value, QuerySet):
-            value = [obj.pk for obj in value]
-        values[mapping.get(name, name)] = value
-    return values
+    return service_values(form.cleaned_data, names, getattr(form, "service_names", {}))
 
 
 class FleetAdmin(ExportActionMixin, admin.ModelAdmin):
@@ -90,10 +73,10 @@ class FleetAdmin(ExportActionMixin, admin.ModelAdmin):
         kind = self.opts.model_name
         if change:
             saved = type(self).update_with(
-                actor=request.user, **{kind: obj}, changes=service_values(form, form.changed_data)
+                actor=request.user, **{kind: obj}, changes=form_values(form, form.changed_data)
             )
         else:
-            saved = type(self).create_with(actor=request.user, **service_values(form, list(form.cleaned_data)))
+            saved = type(self).create_with(actor=request.user, **form_values(form, list(form.cleaned_data)))
         # The admin goes on to log and redirect with `obj`; make it the row the service saved.
         for field in self.opts.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))

@@ -20,18 +20,18 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from batpay.errors import DomainError
+from batpay.forms import ServiceErrorsMixin, service_values
 from batpay.money import MoneyFormField
 from loans import selectors, services
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.models import Loan, LoanInstallment
 from loans.plan import LOANS
-from plans.admin import InstallmentAdminMixin, PlanAdminMixin, service_values
+from plans.admin import InstallmentAdminMixin, PlanAdminMixin
 from plans.lifecycle import PlanStatus
 
 PREVIEW = "_preview"
 # Form field → service argument.
 SERVICE_NAMES = {"driver": "driver_id", "lease": "lease_id"}
-FORM_NAMES = {service: form for form, service in SERVICE_NAMES.items()}
 ENTRY_FIELDS = ("driver", "lease", "loan_amount", "interest_rate", "loan_date", "start_week", "purpose")
 
 
@@ -51,7 +51,9 @@ def preview_rows(checked: services.LoanInput) -> dict[str, Any]:
     }
 
 
-class LoanForm(forms.ModelForm):
+class LoanForm(ServiceErrorsMixin, forms.ModelForm):
+    service_names = SERVICE_NAMES
+
     start_week = forms.CharField(
         max_length=10,
         initial="CURRENT",
@@ -88,11 +90,7 @@ class LoanForm(forms.ModelForm):
         try:
             checked = services.loan_input_clean(**service_values(cleaned, ENTRY_FIELDS, SERVICE_NAMES))
         except DomainError as exc:
-            for name, problems in exc.fields.items():
-                field = FORM_NAMES.get(name, name)
-                self.add_error(field if field in self.fields else None, problems)
-            if not exc.fields:
-                self.add_error(None, exc.message)
+            self.add_domain_error(exc)
             return cleaned
         self.checked = checked
         # What the model validation that follows must see: the defaults filled in, the week a Sunday.

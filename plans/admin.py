@@ -12,7 +12,7 @@ they take keyword arguments only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import admin, messages
@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from batpay.errors import DomainError
+from batpay.forms import service_values
 from plans.exports import FORMATS, render_export
 from plans.lifecycle import PlanStatus
 from plans.selectors import attach_totals
@@ -32,16 +33,6 @@ TRANSITIONS = ("confirm", "hold", "resume", "cancel")
 STATUS_OF = {"hold": PlanStatus.HOLD, "resume": PlanStatus.OPEN, "cancel": PlanStatus.CANCELLED}
 DONE = {"confirm": "Confirmed", "hold": "Put on hold", "resume": "Reopened", "cancel": "Cancelled"}
 ASKS_REASON = {"hold": "Put on hold", "cancel": "Cancel"}
-
-
-def service_values(cleaned: Mapping[str, Any], names: Iterable[str], renames: Mapping[str, str]) -> dict[str, Any]:
-    """Form values → service arguments: chosen rows become ids, form names become service names."""
-    values = {}
-    for name in names:
-        if name in cleaned:
-            value = cleaned[name]
-            values[renames.get(name, name)] = value.pk if hasattr(value, "pk") else value
-    return values
 
 
 class ExportMixin:

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from batpay.errors import DomainError
+from batpay.forms import ServiceErrorsMixin, service_values
 from batpay.money import MoneyFormField
-from plans.admin import InstallmentAdminMixin, PlanAdminMixin, service_values
+from plans.admin import InstallmentAdminMixin, PlanAdminMixin
 from plans.lifecycle import PlanStatus
 from repairs import selectors, services
 from repairs.exports import INSTALLMENT_COLUMNS, REPAIR_COLUMNS
@@ -21,7 +22,6 @@ from repairs.plan import REPAIRS
 
 # Form field → service argument.
 SERVICE_NAMES = {"driver": "driver_id", "lease": "lease_id", "vehicle": "vehicle_id", "medallion": "medallion_id"}
-FORM_NAMES = {service: form for form, service in SERVICE_NAMES.items()}
 ENTRY_FIELDS = (
     "driver",
     "lease",
@@ -36,7 +36,9 @@ ENTRY_FIELDS = (
 )
 
 
-class RepairInvoiceForm(forms.ModelForm):
+class RepairInvoiceForm(ServiceErrorsMixin, forms.ModelForm):
+    service_names = SERVICE_NAMES
+
     start_week = forms.CharField(
         max_length=10, initial="NEXT", help_text="CURRENT, NEXT or a Sunday (YYYY-MM-DD): the first installment's week."
     )
@@ -65,11 +67,7 @@ class RepairInvoiceForm(forms.ModelForm):
                 vehicle_id=checked.vehicle_id, invoice_number=checked.invoice_number, exclude_pk=self.instance.pk
             )
         except DomainError as exc:
-            for name, problems in exc.fields.items():
-                field = FORM_NAMES.get(name, name)
-                self.add_error(field if field in self.fields else None, problems)
-            if not exc.fields:
-                self.add_error(None, exc.message)
+            self.add_domain_error(exc)
             return cleaned
         # What the model validation that follows must see: the week resolved to its Sunday.
         cleaned["start_week"] = checked.start_week
