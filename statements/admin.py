@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from batpay.errors import DomainError
 from batpay.periods import current_period, period_end, previous_period
 from ledger.admin import RECENT_PERIODS, ReadOnlyLedgerAdmin, admin_link, period_filter
-from statements import dtr, trips
+from statements import dtr, pdf, selectors, trips
 from statements.forms import DtrVoidForm, TripFileForm
 from statements.models import DriverTransactionReport, EarningsClose, Trip, TripImport, TripImportRow
 
@@ -244,7 +244,7 @@ class DriverTransactionReportAdmin(ReadOnlyLedgerAdmin):
     actions = ("void_selected",)
 
     def get_queryset(self, request):
-        return dtr.dtr_detail().order_by(*(self.get_ordering(request) or ["-period", "-id"]))
+        return selectors.dtr_detail().order_by(*(self.get_ordering(request) or ["-period", "-id"]))
 
     def get_changelist(self, request, **kwargs):
         return DtrChangeList
@@ -280,7 +280,7 @@ class DriverTransactionReportAdmin(ReadOnlyLedgerAdmin):
         report = self._report(request, object_id)
         context = {
             **self.admin_site.each_context(request),
-            **dtr.statement_context(report),
+            **pdf.statement_context(report),
             "title": f"{report.dtr_number} — {report.snapshot['driver']['name']}",
             "opts": self.opts,
             "original": report,
@@ -290,7 +290,7 @@ class DriverTransactionReportAdmin(ReadOnlyLedgerAdmin):
 
     def pdf_view(self, request: HttpRequest, object_id: int):
         report = self._report(request, object_id)
-        response = HttpResponse(dtr.pdf_bytes(report), content_type="application/pdf")
+        response = HttpResponse(pdf.pdf_bytes(report), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{report.dtr_number}.pdf"'
         return response
 

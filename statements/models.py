@@ -13,6 +13,10 @@ from django.db.models import F, Q
 
 from batpay.money import money_field
 
+# The surcharges and fees the fleet remits for the driver: the week's TAXES charge. The one
+# definition: the weekly close's SQL, the DTR's sums, the trip API and the admin are built from it.
+TAX_COLUMNS = ("mta_surcharge", "improvement_surcharge", "congestion_fee", "cbdt_fee", "airport_fee")
+
 
 class TripImport(models.Model):
     """One upload of the card-payment system's trip export, and what became of its rows."""
@@ -140,7 +144,7 @@ class Trip(models.Model):
 
     @property
     def taxes_and_fees(self):
-        return self.mta_surcharge + self.improvement_surcharge + self.congestion_fee + self.cbdt_fee + self.airport_fee
+        return sum(getattr(self, column) for column in TAX_COLUMNS)
 
 
 class EarningsClose(models.Model):

@@ -32,7 +32,8 @@ from batpay.errors import InvalidInput
 from batpay.money import MoneyInputError, parse_money
 from batpay.periods import period_start
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, Lease
-from statements.models import Trip, TripImport, TripImportRow
+from statements.audit import StatementAction
+from statements.models import TripImport, TripImportRow
 
 COLUMNS = (
     "trip_id",
@@ -53,9 +54,6 @@ COLUMNS = (
 )
 MONEY_COLUMNS = COLUMNS[6:]
 PARTS = MONEY_COLUMNS[:-1]  # what total_amount is the sum of
-# The surcharges and fees the fleet remits for the driver: the week's TAXES charge. The one
-# definition: the weekly close's SQL, the DTR's sums and the trip API are built from it.
-TAX_COLUMNS = ("mta_surcharge", "improvement_surcharge", "congestion_fee", "cbdt_fee", "airport_fee")
 PAYMENT_TYPES = ("CARD", "CASH")
 # No taxi trip costs this much; a larger figure is a typing or export error, not a fare.
 MAX_TRIP_AMOUNT = Decimal("10000.00")
@@ -333,7 +331,7 @@ def import_trips(
         batch.late = counts["LATE"]
         batch.save()
         audit(
-            action="ledger.import_trips",
+            action=StatementAction.IMPORT_TRIPS,
             actor=actor,
             obj=batch,
             payload={
@@ -411,15 +409,3 @@ def _user(actor):
 
 
 # --- reads for the API and the admin -------------------------------------------------------------
-
-
-def trip_list():
-    return Trip.objects.select_related("lease", "driver", "medallion")
-
-
-def import_list():
-    return TripImport.objects.select_related("created_by")
-
-
-def kept_row_list():
-    return TripImportRow.objects.select_related("batch")

@@ -27,8 +27,9 @@ from ledger import services
 from ledger.categories import Category
 from operations.bench import Report, benchmark
 from statements.close import close_earnings
-from statements.dtr import generate_dtrs, render_pdf
+from statements.dtr import generate_dtrs
 from statements.models import DriverTransactionReport
+from statements.pdf import render_pdf
 from statements.trips import COLUMNS, import_trips
 
 TRIPS_PER_LEASE = 30

@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from batpay.money import MoneyField
 from batpay.periods import period_end
-from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
-from statements.trips import MONEY_COLUMNS, TAX_COLUMNS
+from statements.models import TAX_COLUMNS, DriverTransactionReport, Trip, TripImport, TripImportRow
+from statements.trips import MONEY_COLUMNS
 
 
 class DtrSerializer(serializers.ModelSerializer):

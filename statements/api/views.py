@@ -1,4 +1,4 @@
-"""The DTR API (SPEC §7) and the trip lists. Views clean the input and call statements.dtr / statements.trips."""
+"""The DTR API (SPEC §7) and the trip lists. Views clean the input and call the statements services and selectors."""
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from batpay.errors import NotFound
 from ledger.api.views import ERRORS, READ_ERRORS, LedgerErrorSerializer
 from plans.api import ExportNegotiation
-from statements import dtr, trips
+from statements import dtr, pdf, selectors
 from statements.api.filters import DtrFilter, TripFilter, TripImportRowFilter
 from statements.api.serializers import (
     DtrDetailSerializer,
@@ -26,7 +26,7 @@ DTR_NUMBER = r"DTR-[0-9]{4}-[0-9]+"
 
 
 def _get_dtr(dtr_number: str):
-    found = dtr.dtr_detail().filter(dtr_number=dtr_number).first()
+    found = selectors.dtr_detail().filter(dtr_number=dtr_number).first()
     if found is None:
         raise NotFound(f"No DTR {dtr_number}.")
     return found
@@ -56,8 +56,8 @@ class DtrViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         if self.action == "retrieve":
-            return dtr.dtr_detail()
-        return dtr.dtr_list().order_by("-period", "-id")
+            return selectors.dtr_detail()
+        return selectors.dtr_list().order_by("-period", "-id")
 
     def get_serializer_class(self):
         return DtrDetailSerializer if self.action == "retrieve" else DtrSerializer
@@ -75,7 +75,7 @@ class DtrPdfView(APIView):
     )
     def get(self, request, dtr_number: str):
         report = _get_dtr(dtr_number)
-        response = HttpResponse(dtr.pdf_bytes(report), content_type="application/pdf")
+        response = HttpResponse(pdf.pdf_bytes(report), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{report.dtr_number}.pdf"'
         return response
 
@@ -110,7 +110,7 @@ class TripViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["id", "start_time", "total_amount", "period"]
 
     def get_queryset(self):
-        return trips.trip_list().order_by("-start_time", "-id")
+        return selectors.trip_list().order_by("-start_time", "-id")
 
 
 @extend_schema_view(
@@ -122,7 +122,7 @@ class TripImportViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["id", "created_at", "rows", "invalid", "unmatched"]
 
     def get_queryset(self):
-        return trips.import_list().order_by("-id")
+        return selectors.import_list().order_by("-id")
 
 
 @extend_schema_view(
@@ -139,4 +139,4 @@ class TripImportRowViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["id", "batch_id", "line_number"]
 
     def get_queryset(self):
-        return trips.kept_row_list().order_by("-batch_id", "line_number")
+        return selectors.kept_row_list().order_by("-batch_id", "line_number")

@@ -14,8 +14,9 @@ from leases import services as fleet_services
 from ledger import services
 from ledger.models import Category, Posting
 from statements.close import close_earnings
-from statements.dtr import build_snapshots, generate_dtrs, void_dtr
+from statements.dtr import generate_dtrs, void_dtr
 from statements.models import DriverTransactionReport
+from statements.snapshots import build_snapshots
 from statements.tests.trip_files import import_lines, worked_example
 
 P1 = dt.date(2025, 9, 28)

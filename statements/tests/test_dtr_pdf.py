@@ -10,8 +10,10 @@ from pypdf import PdfReader
 from ledger import services
 from ledger.models import Category
 from statements.close import close_earnings
-from statements.dtr import generate_dtrs, pdf_bytes, pdf_is_current, render_dtr_pdfs, void_dtr
+from statements.dtr import generate_dtrs, void_dtr
 from statements.models import DriverTransactionReport
+from statements.pdf import pdf_bytes, pdf_is_current
+from statements.tasks import render_dtr_pdfs
 from statements.tests.trip_files import import_lines, worked_example
 
 P1 = dt.date(2025, 9, 28)

@@ -9,9 +9,9 @@ import pytest
 from ledger.models import Category, ObligationBalance
 from statements.close import close_earnings
 from statements.dtr import generate_dtrs
-from statements.models import DriverTransactionReport, Trip
+from statements.models import TAX_COLUMNS, DriverTransactionReport, Trip
 from statements.tests.trip_files import import_lines, trip
-from statements.trips import MONEY_COLUMNS, PARTS, TAX_COLUMNS
+from statements.trips import MONEY_COLUMNS, PARTS
 
 P1 = dt.date(2025, 9, 28)
 MONDAY = dt.datetime(2025, 9, 29, 8, 0)

@@ -1,0 +1,68 @@
+"""A Driver Transaction Report's PDF: drawn with WeasyPrint from a Django template and the fonts
+shipped in statements/fonts, stored under MEDIA_ROOT, and redrawn only when out of date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from statements.models import DriverTransactionReport
+
+DTR = DriverTransactionReport
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+
+
+def statement_context(dtr: DTR) -> dict:
+    """What the PDF and the admin page show: the snapshot, and the DTR's own number and state."""
+    snapshot = dtr.snapshot
+    return {
+        "dtr": dtr,
+        "s": snapshot,
+        "detail_categories": [c for c in snapshot["categories"] if c["lines"]],
+        "voided": dtr.status == DTR.Status.VOIDED,
+        "generated_at": timezone.localtime(dtr.generated_at) if dtr.generated_at else None,
+        "font_dir": FONT_DIR.as_uri(),
+    }
+
+
+def render_pdf(dtr: DTR) -> bytes:
+    """The DTR as a letter-size PDF, drawn with the fonts shipped in statements/fonts."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    html = render_to_string("statements/report.html", statement_context(dtr))
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(font_config=fonts)
+
+
+def pdf_is_current(dtr: DTR) -> bool:
+    """A stored PDF that exists and was drawn after the DTR's last change (its void)."""
+    if not dtr.pdf or dtr.pdf_rendered_at is None or not dtr.pdf.storage.exists(dtr.pdf.name):
+        return False
+    return dtr.voided_at is None or dtr.pdf_rendered_at >= dtr.voided_at
+
+
+def store_pdf(dtr: DTR) -> bytes:
+    """Render the PDF and keep it (replacing an older one); returns its bytes."""
+    content = render_pdf(dtr)
+    storage = DTR._meta.get_field("pdf").storage
+    old = dtr.pdf.name if dtr.pdf else ""
+    name = storage.save(f"dtrs/{dtr.period:%Y}/{dtr.dtr_number}.pdf", ContentFile(content))
+    rendered_at = timezone.now()
+    DTR.objects.filter(pk=dtr.pk).update(pdf=name, pdf_rendered_at=rendered_at)
+    dtr.pdf.name, dtr.pdf_rendered_at = name, rendered_at
+    if old and old != name:
+        storage.delete(old)
+    return content
+
+
+def pdf_bytes(dtr: DTR) -> bytes:
+    """The stored PDF, or one rendered (and stored) now when it is missing or out of date."""
+    if pdf_is_current(dtr):
+        with dtr.pdf.open("rb") as stored:
+            return stored.read()
+    return store_pdf(dtr)

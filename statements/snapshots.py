@@ -1,0 +1,287 @@
+"""What a Driver Transaction Report shows (SPEC §5), read from the ledger as of the period's end.
+
+Everything is read from postings by effective date, the way `ledger.selectors.balances_as_of`
+reads: prior balance = what was owed at the end of the day before the period began; charges and
+payments = postings effective within the period; balance carried forward = prior + charges −
+paid. Snapshots are built set-based: a handful of queries for a batch of leases, whatever its size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+
+from batpay.money import ZERO
+from batpay.periods import period_end
+from leases.models import Lease
+from ledger.categories import Category
+from statements.models import TAX_COLUMNS, DriverTransactionReport
+from statements.trips import PARTS
+
+DTR = DriverTransactionReport
+SNAPSHOT_FORMAT = 1
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+# --- which leases get a DTR ---------------------------------------------------------------------
+
+
+def leases_due_a_dtr(*, period: dt.date) -> list[int]:
+    """Every lease in force during the period (not CANCELLED, its dates overlap the week), and any
+    other lease with trips or ledger activity in it (a lease ended earlier with a late charge)."""
+    start, end = period, period_end(period)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT id FROM leases_lease
+            WHERE status <> 'CANCELLED' AND start_date <= %(end)s AND (end_date IS NULL OR end_date >= %(start)s)
+            UNION
+            SELECT lease_id FROM ledger_posting WHERE effective_date BETWEEN %(start)s AND %(end)s
+            UNION
+            SELECT lease_id FROM ledger_trip WHERE period = %(start)s
+            ORDER BY 1
+            """,
+            {"start": start, "end": end},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+# --- snapshots ----------------------------------------------------------------------------------
+
+_LINES_SQL = """
+SELECT p.lease_id, b.id, b.category, b.source_reference, b.description, b.due_period, b.original_amount,
+       b.driver_id,
+       COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s), 0) AS prior,
+       COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NULL), 0) AS charges,
+       COALESCE(-SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NOT NULL), 0) AS paid,
+       COALESCE(-SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND r.kind = 'EARNINGS'
+                                          AND r.period = %(start)s), 0) AS paid_from_earnings,
+       bool_or(p.reverses_id IS NOT NULL AND p.receipt_id IS NULL) AS charge_voided
+FROM ledger_posting p
+JOIN ledger_obligationbalance b ON b.id = p.obligation_id
+LEFT JOIN ledger_receipt r ON r.id = p.receipt_id
+CROSS JOIN LATERAL (SELECT CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END AS amount) s
+WHERE p.lease_id = ANY(%(leases)s) AND p.effective_date <= %(end)s
+GROUP BY p.lease_id, b.id
+HAVING SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s) <> 0 OR bool_or(p.effective_date >= %(start)s)
+ORDER BY p.lease_id, b.priority, b.due_period, b.id
+"""
+
+_EARNINGS_SQL = """
+SELECT lease_id, SUM(amount), SUM(unapplied), SUM(returned) FROM (
+    SELECT r.lease_id, r.amount, r.amount - COALESCE(applied.amount, 0) AS unapplied, 0 AS returned
+    FROM ledger_receipt r
+    LEFT JOIN LATERAL (
+        SELECT SUM(CASE p.entry_type WHEN 'CREDIT' THEN p.amount ELSE -p.amount END) AS amount
+        FROM ledger_posting p WHERE p.receipt_id = r.id AND p.effective_date <= %(end)s
+    ) applied ON true
+    WHERE r.kind = 'EARNINGS' AND r.period = %(start)s AND r.lease_id = ANY(%(leases)s)
+    UNION ALL
+    -- Earnings of earlier weeks that a void handed back this week: their statements are issued,
+    -- so this one pays the money out.
+    SELECT r.lease_id, 0, 0, CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END
+    FROM ledger_posting p JOIN ledger_receipt r ON r.id = p.receipt_id
+    WHERE r.kind = 'EARNINGS' AND r.period < %(start)s AND r.lease_id = ANY(%(leases)s)
+      AND p.effective_date BETWEEN %(start)s AND %(end)s
+) earnings
+GROUP BY lease_id
+"""
+
+_TRIPS_SQL = """
+SELECT lease_id, driver_id, count(*), count(*) FILTER (WHERE payment_type = 'CARD'),
+       {sums},
+       COALESCE(SUM(total_amount) FILTER (WHERE payment_type = 'CARD'), 0),
+       COALESCE(SUM(total_amount) FILTER (WHERE payment_type = 'CASH'), 0)
+FROM ledger_trip WHERE period = %(start)s AND lease_id = ANY(%(leases)s)
+GROUP BY lease_id, driver_id
+ORDER BY lease_id, driver_id
+""".format(sums=", ".join(f"SUM({name})" for name in PARTS))
+
+
+@dataclass
+class _Line:
+    balance_id: int
+    category: str
+    source_reference: str
+    description: str
+    due_period: dt.date
+    original_amount: Decimal
+    driver_id: int
+    prior: Decimal
+    charges: Decimal
+    paid: Decimal
+    paid_from_earnings: Decimal
+    charge_voided: bool
+
+
+def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, dict]:
+    """The DTR content of each lease for the period, as plain JSON (money as "0.00" strings).
+
+    Five queries for the whole batch: leases, additional drivers, balance lines, earnings, trips.
+    """
+    start, end = period, period_end(period)
+    params = {"start": start, "end": end, "leases": list(lease_ids)}
+    leases = {
+        lease.pk: lease
+        for lease in Lease.objects.filter(pk__in=lease_ids)
+        .select_related("primary_driver", "vehicle", "medallion")
+        .prefetch_related("additional_drivers")
+    }
+    lines: dict[int, list[_Line]] = defaultdict(list)
+    earnings: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+    trips: dict[int, list[tuple]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(_LINES_SQL, params)
+        for lease_id, *values in cursor.fetchall():
+            lines[lease_id].append(_Line(*values))
+        cursor.execute(_EARNINGS_SQL, params)
+        earnings = {lease_id: tuple(figures) for lease_id, *figures in cursor.fetchall()}
+        cursor.execute(_TRIPS_SQL, params)
+        for lease_id, *values in cursor.fetchall():
+            trips[lease_id].append(tuple(values))
+    company = {"name": settings.COMPANY_NAME, "address": settings.COMPANY_ADDRESS}
+    return {
+        lease_id: _snapshot(
+            period=period,
+            lease=lease,
+            company=company,
+            lines=lines.get(lease_id, []),
+            earnings=earnings.get(lease_id, (ZERO, ZERO, ZERO)),
+            trips=trips.get(lease_id, []),
+        )
+        for lease_id, lease in leases.items()
+    }
+
+
+def _person(driver) -> dict:
+    return {"id": driver.pk, "name": driver.full_name, "tlc_license": driver.tlc_license_number}
+
+
+def _snapshot(*, period, lease, company, lines: list[_Line], earnings, trips) -> dict:
+    additional = sorted(lease.additional_drivers.all(), key=lambda d: d.pk)
+    drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
+    card_earnings, unapplied, returned = earnings
+    categories = []
+    totals = dict.fromkeys(
+        ("prior_balance", "charges", "paid", "paid_from_earnings", "paid_other", "balance_carried_forward"), ZERO
+    )
+    for category in Category:
+        members = [line for line in lines if line.category == category.value]
+        entries = []
+        sums = dict.fromkeys(totals, ZERO)
+        for line in members:
+            figures = {
+                "prior_balance": line.prior,
+                "charges": line.charges,
+                "paid": line.paid,
+                "paid_from_earnings": line.paid_from_earnings,
+                "paid_other": line.paid - line.paid_from_earnings,
+                "balance_carried_forward": line.prior + line.charges - line.paid,
+            }
+            for key, value in figures.items():
+                sums[key] += value
+            other_driver = None
+            if line.driver_id != lease.primary_driver_id:
+                known = drivers.get(line.driver_id)
+                other_driver = known.full_name if known else f"driver {line.driver_id}"
+            entries.append(
+                {
+                    "balance_id": line.balance_id,
+                    "source_reference": line.source_reference,
+                    "description": line.description,
+                    "due_period": line.due_period.isoformat(),
+                    "original_amount": _money(line.original_amount),
+                    "driver": other_driver,
+                    "voided": line.charge_voided,
+                    **{key: _money(value) for key, value in figures.items()},
+                }
+            )
+        for key, value in sums.items():
+            totals[key] += value
+        categories.append(
+            {
+                "category": category.value,
+                "label": category.label,
+                **{key: _money(value) for key, value in sums.items()},
+                "lines": entries,
+            }
+        )
+    subtotal = totals["charges"]
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "company": company,
+        "period": period.isoformat(),
+        "period_end": period_end(period).isoformat(),
+        "lease": {
+            "id": lease.pk,
+            "number": lease.lease_number,
+            "type": lease.get_lease_type_display(),
+            "start_date": lease.start_date.isoformat(),
+            "end_date": lease.end_date.isoformat() if lease.end_date else None,
+        },
+        "driver": _person(lease.primary_driver),
+        "additional_drivers": [_person(d) for d in additional],
+        "vehicle": {
+            "id": lease.vehicle.pk,
+            "vin": lease.vehicle.vin,
+            "plate": lease.vehicle.plate_number,
+            "description": f"{lease.vehicle.year} {lease.vehicle.make} {lease.vehicle.model}",
+        },
+        "medallion": {"id": lease.medallion.pk, "number": lease.medallion.number},
+        "trips": _trips(trips, drivers),
+        "card_earnings": _money(card_earnings),
+        "categories": categories,
+        "totals": {key: _money(value) for key, value in totals.items()},
+        "subtotal_of_deductions": _money(subtotal),
+        "net": _money(card_earnings - subtotal),
+        "earnings_returned": _money(returned),
+        "total_due_to_driver": _money(unapplied + returned),
+    }
+
+
+def _trips(rows: list[tuple], drivers: dict) -> dict:
+    """The week's trips of the lease, whoever drove them, and each driver's share."""
+    sums = dict.fromkeys(PARTS, ZERO)
+    count = card_count = 0
+    card_total = cash_total = ZERO
+    by_driver = []
+    for driver_id, trips, card_trips, *amounts in rows:
+        *parts, card, cash = amounts
+        count += trips
+        card_count += card_trips
+        card_total += card
+        cash_total += cash
+        for name, value in zip(PARTS, parts, strict=True):
+            sums[name] += value
+        driver = drivers.get(driver_id)
+        by_driver.append(
+            {
+                "driver_id": driver_id,
+                "name": driver.full_name if driver else f"driver {driver_id}",
+                "tlc_license": driver.tlc_license_number if driver else "",
+                "trips": trips,
+                "card_trips": card_trips,
+                "card_total": _money(card),
+                "cash_total": _money(cash),
+            }
+        )
+    taxes = sum((sums[name] for name in TAX_COLUMNS), ZERO)
+    return {
+        "count": count,
+        "card_count": card_count,
+        "cash_count": count - card_count,
+        **{name: _money(value) for name, value in sums.items()},
+        "taxes_and_fees": _money(taxes),
+        "card_total": _money(card_total),
+        "cash_total": _money(cash_total),
+        "by_driver": by_driver,
+    }
