@@ -21,6 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
+from plans import services
 from plans.cases import case_create, case_state
 from plans.exports import FORMATS, Column, export_format, export_response
 from plans.lifecycle import InstallmentStatus, PlanStatus, RequestedStatus
@@ -77,6 +78,22 @@ class PlanWrites:
     confirm: Callable[..., Plan]  # confirm(plan_id, actor=…)
     change_status: Callable[..., Plan]  # change_status(plan_id, status, reason, actor=…)
     post: Callable[..., PostingSummary]  # post(installment_ids, actor=…)
+
+    @classmethod
+    def shared(cls, source: PlanSource, *, create: Callable[..., Plan], update: Callable[..., Plan]) -> PlanWrites:
+        """An app's own create and update; confirm, status changes and manual posting are the
+        shared plan services, which need nothing of the app but its source."""
+        return cls(
+            create=create,
+            update=update,
+            confirm=lambda plan_id, *, actor: services.plan_confirm(source=source, plan_id=plan_id, actor=actor),
+            change_status=lambda plan_id, status, reason, *, actor: services.plan_change_status(
+                source=source, plan_id=plan_id, status=status, reason=reason, actor=actor
+            ),
+            post=lambda installment_ids, *, actor: services.plan_installments_post(
+                source=source, installment_ids=installment_ids, actor=actor
+            ),
+        )
 
 
 class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -17,16 +17,10 @@ from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.plan import LOANS
 from plans.api import PlanInstallmentViewSet, PlanViewSet, PlanWrites
 
-WRITES = PlanWrites(
+WRITES = PlanWrites.shared(
+    LOANS,
     create=services.loan_create,
     update=lambda loan_id, changes, *, actor: services.loan_update(loan_id=loan_id, changes=changes, actor=actor),
-    confirm=lambda loan_id, *, actor: services.loan_confirm(loan_id=loan_id, actor=actor),
-    change_status=lambda loan_id, status, reason, *, actor: services.loan_change_status(
-        loan_id=loan_id, status=status, reason=reason, actor=actor
-    ),
-    post=lambda installment_ids, *, actor: services.loan_installments_post(
-        installment_ids=installment_ids, actor=actor
-    ),
 )
 
 

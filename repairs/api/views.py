@@ -17,17 +17,11 @@ from repairs.api.serializers import (
 from repairs.exports import INSTALLMENT_COLUMNS, REPAIR_COLUMNS
 from repairs.plan import REPAIRS
 
-WRITES = PlanWrites(
+WRITES = PlanWrites.shared(
+    REPAIRS,
     create=services.repair_create,
     update=lambda repair_id, changes, *, actor: services.repair_update(
         repair_id=repair_id, changes=changes, actor=actor
-    ),
-    confirm=lambda repair_id, *, actor: services.repair_confirm(repair_id=repair_id, actor=actor),
-    change_status=lambda repair_id, status, reason, *, actor: services.repair_change_status(
-        repair_id=repair_id, status=status, reason=reason, actor=actor
-    ),
-    post=lambda installment_ids, *, actor: services.repair_installments_post(
-        installment_ids=installment_ids, actor=actor
     ),
 )
 
