@@ -17,6 +17,9 @@ from django.db import models
 from django.utils import formats
 from rest_framework import serializers
 
+from batpay.errors import InvalidInput
+from batpay.parsers import ExponentNumber
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12,2)
@@ -46,25 +49,12 @@ def to_money(value: Decimal | int | str) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def is_cents(value: Decimal) -> bool:
-    """True when the amount has no fraction of a cent."""
-    return value == value.quantize(CENT)
-
-
 def money_field(verbose_name: str | None = None, **kwargs) -> models.DecimalField:
     """A money column: numeric(12,2)."""
     return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
 
 
 # --- money typed in -----------------------------------------------------------------------------
-
-
-class ExponentNumber(Decimal):
-    """A JSON number written with an exponent (`3e2`, `1e400`): exact, but never an amount of money.
-
-    `batpay.parsers.DecimalJSONParser` reads such numbers as this type, so `parse_money` can refuse
-    them like the string "3e2" while other fields take them as the Decimal they are.
-    """
 
 
 class MoneyProblem(StrEnum):
@@ -107,6 +97,28 @@ def parse_money(value: object) -> Decimal:
             raise MoneyInputError(value, MoneyProblem.FRACTION_OF_A_CENT)
         return value
     raise MoneyInputError(value, MoneyProblem.NOT_AN_AMOUNT)
+
+
+def clean_amount(value: object, *, field: str, noun: str | None = None, allow_zero: bool = False) -> Decimal:
+    """An amount a service is given, in whole cents: read by `parse_money`, then more than 0.00
+    (or at least 0.00, `allow_zero`) and at most MAX_AMOUNT. Each refusal is an InvalidInput naming
+    `field`; `noun` is how its message names the amount (the field by default)."""
+    noun = noun or field
+    try:
+        amount = parse_money(value)
+    except MoneyInputError as exc:
+        if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
+            raise InvalidInput(
+                f"{noun} has fractions of a cent.", fields={field: "At most two decimal places."}
+            ) from exc
+        raise InvalidInput(f"{noun} is not an amount like 125.50.", fields={field: "Not an amount."}) from exc
+    if amount < ZERO and allow_zero:
+        raise InvalidInput(f"{noun} cannot be negative.", fields={field: "Cannot be negative."})
+    if amount <= ZERO and not allow_zero:
+        raise InvalidInput(f"{noun} must be greater than zero.", fields={field: "Must be greater than zero."})
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(f"{noun} is too large.", fields={field: f"At most {MAX_AMOUNT}."})
+    return to_money(amount)
 
 
 class MoneyField(serializers.DecimalField):

@@ -4,7 +4,13 @@ from decimal import Decimal
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from batpay.money import ExponentNumber
+
+class ExponentNumber(Decimal):
+    """A JSON number written with an exponent (`3e2`, `1e400`): exact, but never an amount of money.
+
+    `batpay.parsers.DecimalJSONParser` reads such numbers as this type, so `parse_money` can refuse
+    them like the string "3e2" while other fields take them as the Decimal they are.
+    """
 
 
 def _number(text: str) -> Decimal:

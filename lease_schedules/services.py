@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput
-from batpay.money import MAX_AMOUNT, ZERO, MoneyInputError, MoneyProblem, parse_money, to_money
+from batpay.money import ZERO, clean_amount
 from batpay.periods import WEEK, current_period, next_period, period_end, period_start
 from lease_schedules.models import LeaseInstallment, LeaseSchedule
 from lease_schedules.plan import chargeable, installment_id, last_period, lease_weeks, prorated
@@ -328,21 +328,7 @@ def _cancellation_fee(value: Decimal | int | str | None) -> Decimal | None:
     """An optional fee: empty or 0.00 means none; otherwise a positive amount in whole cents."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    try:
-        fee = parse_money(value)
-    except MoneyInputError as exc:
-        if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
-            raise InvalidInput(
-                "The cancellation fee is in whole cents.", fields={"cancellation_fee": "At most 2 decimals."}
-            ) from exc
-        raise InvalidInput(
-            "The cancellation fee is an amount like 250.00.", fields={"cancellation_fee": "Not an amount."}
-        ) from exc
-    if fee < ZERO or fee > MAX_AMOUNT:
-        raise InvalidInput(
-            "The cancellation fee cannot be negative.", fields={"cancellation_fee": f"Between 0.00 and {MAX_AMOUNT}."}
-        )
-    fee = to_money(fee)
+    fee = clean_amount(value, field="cancellation_fee", noun="The cancellation fee", allow_zero=True)
     return fee if fee > ZERO else None
 
 

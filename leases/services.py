@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
-from batpay.money import MAX_AMOUNT, ZERO, MoneyInputError, MoneyProblem, parse_money, to_money
+from batpay.money import clean_amount
 from batpay.registry import Registry
 from leases.models import Driver, Lease, Medallion, Vehicle
 
@@ -649,19 +649,7 @@ def _email(value: str) -> str:
 
 
 def _weekly_rate(value: Decimal | int | str) -> Decimal:
-    try:
-        rate = parse_money(value)
-    except MoneyInputError as exc:
-        if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
-            raise InvalidInput(
-                "The weekly rate is in whole cents.", fields={"weekly_rate": "At most two decimal places."}
-            ) from exc
-        raise InvalidInput("The weekly rate is not an amount.", fields={"weekly_rate": "Not an amount."}) from exc
-    if not ZERO < rate <= MAX_AMOUNT:
-        raise InvalidInput(
-            "The weekly rate must be more than 0.00.", fields={"weekly_rate": f"Must be between 0.01 and {MAX_AMOUNT}."}
-        )
-    return to_money(rate)
+    return clean_amount(value, field="weekly_rate", noun="The weekly rate")
 
 
 # --- lease dates ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
-from batpay.money import MAX_AMOUNT, ZERO, MoneyInputError, MoneyProblem, parse_money, to_money
+from batpay.money import ZERO, clean_amount, to_money
 from batpay.periods import is_period_start, period_start
 from batpay.registry import Registry
 from leases.selectors import lease_is_drivers
@@ -71,19 +71,7 @@ def _notify(changed: Iterable[tuple[str, str]]) -> None:
 
 
 def _positive_cents(value, field: str) -> Decimal:
-    try:
-        amount = parse_money(value)
-    except MoneyInputError as exc:
-        if exc.problem == MoneyProblem.FRACTION_OF_A_CENT:
-            raise InvalidInput(
-                f"{field} has fractions of a cent.", fields={field: "At most two decimal places."}
-            ) from exc
-        raise InvalidInput(f"{field} must be an amount like 125.50.", fields={field: "Not an amount."}) from exc
-    if amount <= 0:
-        raise InvalidInput(f"{field} must be greater than zero.", fields={field: "Must be greater than zero."})
-    if amount > MAX_AMOUNT:
-        raise InvalidInput(f"{field} is too large.", fields={field: f"At most {MAX_AMOUNT}."})
-    return to_money(amount)
+    return clean_amount(value, field=field)
 
 
 def _actor_id(actor) -> int | None:

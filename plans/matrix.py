@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from batpay.errors import InvalidInput
-from batpay.money import MAX_AMOUNT, MoneyInputError, MoneyProblem, parse_money, to_money
+from batpay.money import clean_amount, to_money
 
 # A ceiling on schedule length: ten years of weekly installments. It keeps a typo in an amount
 # (an extra zero or three) from writing hundreds of thousands of rows, and is far above any real plan.
@@ -54,17 +54,5 @@ def split_amount(amount: Decimal, weekly: Decimal | None = None, *, field: str =
 
 
 def clean_plan_amount(value, *, field: str) -> Decimal:
-    """A plan amount as entered (`batpay.money.parse_money`): > 0 with at most two places, no silent rounding."""
-    try:
-        amount = parse_money(value)
-    except MoneyInputError as exc:
-        if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
-            raise InvalidInput(
-                f"{field} has fractions of a cent.", fields={field: "At most two decimal places."}
-            ) from exc
-        raise InvalidInput(f"{field} must be an amount like 1250.00.", fields={field: "Not an amount."}) from exc
-    if amount <= 0:
-        raise InvalidInput(f"{field} must be greater than zero.", fields={field: "Must be greater than zero."})
-    if amount > MAX_AMOUNT:
-        raise InvalidInput(f"{field} is too large.", fields={field: f"At most {MAX_AMOUNT}."})
-    return to_money(amount)
+    """A plan amount as entered: more than 0.00, whole cents, no silent rounding."""
+    return clean_amount(value, field=field)
