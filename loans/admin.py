@@ -26,13 +26,13 @@ from loans import selectors, services
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.models import Loan, LoanInstallment
 from loans.plan import LOANS
-from plans.admin import InstallmentAdminMixin, PlanAdminMixin
+from plans.admin import InstallmentAdminMixin, PlanAdminMixin, entry_fields
 from plans.lifecycle import PlanStatus
 
 PREVIEW = "_preview"
 # Form field → service argument.
 SERVICE_NAMES = {"driver": "driver_id", "lease": "lease_id"}
-ENTRY_FIELDS = ("driver", "lease", "loan_amount", "interest_rate", "loan_date", "start_week", "purpose")
+ENTRY_FIELDS = entry_fields(LOANS, SERVICE_NAMES)
 
 
 def preview_rows(checked: services.LoanInput) -> dict[str, Any]:
@@ -175,7 +175,6 @@ class LoanAdmin(PlanAdminMixin, admin.ModelAdmin):
     plan_source = LOANS
     entry_fields = ENTRY_FIELDS
     form_renames = SERVICE_NAMES
-    editable_after_confirm = "purpose"
     summary_name = "loan"
     plan_noun = "a loan"
     confirm_permission = "loans.confirm_loan"

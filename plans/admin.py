@@ -66,13 +66,19 @@ class ExportMixin:
         return request.user.has_perm(self.export_permission)
 
 
+def entry_fields(source: PlanSource, renames: Mapping[str, str]) -> tuple[str, ...]:
+    """The form fields of a plan's entry: the source's fields, named as the form names them
+    (`renames`: form field → service argument, `driver` → `driver_id`)."""
+    form_names = {service: form for form, service in renames.items()}
+    return tuple(form_names.get(name, name) for name in source.fields)
+
+
 class PlanAdminMixin(ExportMixin):
     """Entry, preview-by-saving-a-draft and the lifecycle of one plan type."""
 
     plan_source: PlanSource
     entry_fields: tuple[str, ...]
     form_renames: Mapping[str, str] = {"driver": "driver_id", "lease": "lease_id"}
-    editable_after_confirm: str  # the one entry field the service still accepts on a confirmed plan
     readonly_always: tuple[str, ...]
     summary_name: str  # the change form template's name for the plan with its totals: "repair"
     plan_noun: str  # "an invoice", "a loan": how the reason page speaks of one
@@ -109,8 +115,9 @@ class PlanAdminMixin(ExportMixin):
             return ()
         if obj.status == PlanStatus.DRAFT:
             return self.readonly_always
-        # After confirmation the service refuses every change but one field.
-        return (*self.readonly_always, *(name for name in self.entry_fields if name != self.editable_after_confirm))
+        # After confirmation the service refuses every change but the source's editable fields.
+        editable = self.plan_source.editable_after_confirmation
+        return (*self.readonly_always, *(name for name in self.entry_fields if name not in editable))
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a plan is cancelled, never deleted: its audit trail and ids stay

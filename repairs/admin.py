@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from batpay.errors import DomainError
 from batpay.forms import ServiceErrorsMixin, service_values
 from batpay.money import MoneyFormField
-from plans.admin import InstallmentAdminMixin, PlanAdminMixin
+from plans.admin import InstallmentAdminMixin, PlanAdminMixin, entry_fields
 from plans.lifecycle import PlanStatus
 from repairs import selectors, services
 from repairs.exports import INSTALLMENT_COLUMNS, REPAIR_COLUMNS
@@ -22,18 +22,7 @@ from repairs.plan import REPAIRS
 
 # Form field → service argument.
 SERVICE_NAMES = {"driver": "driver_id", "lease": "lease_id", "vehicle": "vehicle_id", "medallion": "medallion_id"}
-ENTRY_FIELDS = (
-    "driver",
-    "lease",
-    "vehicle",
-    "medallion",
-    "invoice_number",
-    "invoice_date",
-    "workshop_type",
-    "repair_description",
-    "repair_amount",
-    "start_week",
-)
+ENTRY_FIELDS = entry_fields(REPAIRS, SERVICE_NAMES)
 
 
 class RepairInvoiceForm(ServiceErrorsMixin, forms.ModelForm):
@@ -137,7 +126,6 @@ class RepairInvoiceAdmin(PlanAdminMixin, admin.ModelAdmin):
     plan_source = REPAIRS
     entry_fields = ENTRY_FIELDS
     form_renames = SERVICE_NAMES
-    editable_after_confirm = "repair_description"
     summary_name = "repair"
     plan_noun = "an invoice"
     confirm_permission = "repairs.confirm_repairinvoice"
