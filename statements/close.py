@@ -31,14 +31,12 @@ from batpay.errors import InvalidInput
 from batpay.money import ZERO
 from batpay.periods import is_period_start, period_end
 from batpay.registry import Registry
-from batpay.steps import CloseStep, StepResult
+from batpay.steps import CloseStep, Progress, StepResult
 from ledger import services
 from ledger.categories import Category
 from statements.audit import StatementAction
 from statements.dtr import generate_dtrs
 from statements.models import TAX_COLUMNS, EarningsClose
-
-Progress = Callable[[int, int], None]
 
 _WEEK_SQL = """
 SELECT t.lease_id, l.lease_number, l.primary_driver_id, l.vehicle_id, l.medallion_id, count(*),

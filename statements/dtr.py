@@ -11,7 +11,7 @@ rendered after commit by a Celery task (`statements.tasks`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,6 +23,7 @@ from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from batpay.identifiers import next_numbers
 from batpay.money import ZERO
 from batpay.periods import is_period_start
+from batpay.steps import Progress
 from ledger.services import VOID_REASON_MIN_LENGTH
 from statements.audit import StatementAction
 from statements.models import DriverTransactionReport, EarningsClose
@@ -34,8 +35,6 @@ BATCH_SIZE = 2000
 # PDFs rendered per task: enough to amortise a worker's start-up, few enough to spread a
 # fleet's week over many workers.
 RENDER_CHUNK = 25
-
-Progress = Callable[[int, int], None]
 
 
 # --- issuing ------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Callable
 from decimal import Decimal
 from typing import IO
 from zoneinfo import ZoneInfo
@@ -31,6 +30,7 @@ from batpay.audit import audit
 from batpay.errors import InvalidInput
 from batpay.money import MoneyInputError, parse_money
 from batpay.periods import period_start
+from batpay.steps import Progress
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, Lease
 from statements.audit import StatementAction
 from statements.models import TripImport, TripImportRow
@@ -61,8 +61,6 @@ MAX_TRIP_ID_LENGTH = 64
 
 _LICENSE = re.compile(TLC_LICENSE_RE)
 _MEDALLION = re.compile(MEDALLION_RE)
-
-Progress = Callable[[int, int], None]
 
 
 class _HashingReader(io.RawIOBase):
