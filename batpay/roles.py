@@ -8,7 +8,7 @@ an administrator added to a group by hand is never taken away.
 
 from fnmatch import fnmatchcase
 
-OUR_APPS = ("batpay", "leases", "ledger", "plans", "lease_schedules", "repairs", "loans", "statements", "operations")
+from django.conf import settings
 
 FINANCE = "Finance"
 CASHIER = "Cashier"
@@ -63,7 +63,9 @@ def sync_role_permissions(**kwargs) -> None:
 
     perms = {
         f"{p.content_type.app_label}.{p.codename}": p
-        for p in Permission.objects.select_related("content_type").filter(content_type__app_label__in=OUR_APPS)
+        for p in Permission.objects.select_related("content_type").filter(
+            content_type__app_label__in=settings.PROJECT_APPS
+        )
     }
     for role in ROLE_PERMISSIONS:
         group, _ = Group.objects.get_or_create(name=role)

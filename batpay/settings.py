@@ -48,6 +48,20 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# The project's apps, lowest layer first (README, "Layout"; .importlinter enforces it). Their
+# loggers and their role permissions (batpay.roles) follow this list.
+PROJECT_APPS = (
+    "batpay",
+    "leases",
+    "ledger",
+    "plans",
+    "lease_schedules",
+    "repairs",
+    "loans",
+    "statements",
+    "operations",
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -64,16 +78,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
-    # The project's apps, lowest layer first (README, "Layout"; .importlinter enforces it).
-    "batpay",
-    "leases",
-    "ledger",
-    "plans",
-    "lease_schedules",
-    "repairs",
-    "loans",
-    "statements",
-    "operations",
+    *PROJECT_APPS,
 ]
 
 MIDDLEWARE = [
@@ -259,10 +264,7 @@ LOGGING = {
     "formatters": {"json": {"()": "batpay.logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        name: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
-        for name in ("batpay", "ledger", "leases", "repairs", "loans")
-    },
+    "loggers": {name: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False} for name in PROJECT_APPS},
 }
 
 if not DEBUG:

@@ -37,7 +37,7 @@ from plans.models import Installment, Plan
 from plans.schedule import ScheduledInstallment
 from plans.source import PLAN_SOURCES, PlanSource
 
-logger = logging.getLogger("plans")
+logger = logging.getLogger("plans.services")
 
 UNPAID = (InstallmentStatus.SCHEDULED, InstallmentStatus.POSTED)
 ON_LEDGER = (InstallmentStatus.POSTED, InstallmentStatus.PAID)

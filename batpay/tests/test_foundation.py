@@ -85,3 +85,13 @@ def test_jobs_refuse_a_week_still_to_come(capsys):
         args = ["--source", "all"] if command == "post_due_installments" else []
         with pytest.raises(CommandError, match="still to come"):
             call_command(command, *args, "--period", (this_week + WEEK).isoformat())
+
+
+def test_every_project_app_logs_its_info_lines(settings):
+    """A new app's loggers are configured with the rest (its job and import lines reach the logs)."""
+    import logging
+
+    for name in settings.PROJECT_APPS:
+        logger = logging.getLogger(f"{name}.anything")
+        assert logger.isEnabledFor(logging.INFO) == (settings.LOG_LEVEL in ("DEBUG", "INFO")), name
+        assert logging.getLogger(name).handlers, name
