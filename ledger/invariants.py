@@ -40,16 +40,23 @@ CHECKS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "2. receipt amount = its credits (net of reversals) + unapplied",
+        "2. receipt amount = its credits (net of reversals) + unapplied + refunded",
         """
         SELECT 'receipt ' || r.id || ': amount ' || r.amount || ' but applied ' || COALESCE(s.net, 0)
-               || ' + unapplied ' || r.unapplied
+               || ' + unapplied ' || r.unapplied || ' + refunded ' || COALESCE(f.refunded, 0)
         FROM ledger_receipt r
         LEFT JOIN (
             SELECT receipt_id, SUM(CASE entry_type WHEN 'CREDIT' THEN amount ELSE -amount END) AS net
             FROM ledger_posting WHERE receipt_id IS NOT NULL GROUP BY receipt_id
         ) s ON s.receipt_id = r.id
-        WHERE r.amount <> COALESCE(s.net, 0) + r.unapplied OR r.unapplied < 0
+        LEFT JOIN (SELECT receipt_id, SUM(amount) AS refunded FROM ledger_refund GROUP BY receipt_id) f
+            ON f.receipt_id = r.id
+        WHERE r.amount <> COALESCE(s.net, 0) + r.unapplied + COALESCE(f.refunded, 0) OR r.unapplied < 0
+        UNION ALL
+        SELECT 'refund ' || f.id || ' is for driver/lease ' || f.driver_id || '/' || f.lease_id
+               || ' but its receipt ' || r.id || ' is ' || r.driver_id || '/' || r.lease_id
+        FROM ledger_refund f JOIN ledger_receipt r ON r.id = f.receipt_id
+        WHERE f.driver_id <> r.driver_id OR f.lease_id <> r.lease_id
         """,
     ),
     (
@@ -75,6 +82,28 @@ CHECKS: list[tuple[str, str]] = [
         UNION ALL
         SELECT 'source ' || category || ' ' || source_reference || ' has ' || COUNT(*) || ' balances'
         FROM ledger_obligationbalance GROUP BY category, source_reference HAVING COUNT(*) > 1
+        """,
+    ),
+    (
+        "5. no balance and no receipt is ever negative as of any date (ledger/effective.py)",
+        """
+        SELECT 'balance ' || obligation_id || ' is ' || as_of || ' as of ' || effective_date
+        FROM (
+            SELECT obligation_id, effective_date,
+                   SUM(SUM(CASE entry_type WHEN 'DEBIT' THEN amount ELSE -amount END))
+                       OVER (PARTITION BY obligation_id ORDER BY effective_date) AS as_of
+            FROM ledger_posting WHERE obligation_id IS NOT NULL GROUP BY obligation_id, effective_date
+        ) b WHERE as_of < 0
+        UNION ALL
+        SELECT 'receipt ' || x.receipt_id || ' has spent ' || x.spent || ' of ' || r.amount
+               || ' as of ' || x.effective_date
+        FROM (
+            SELECT receipt_id, effective_date,
+                   SUM(SUM(CASE entry_type WHEN 'CREDIT' THEN amount ELSE -amount END))
+                       OVER (PARTITION BY receipt_id ORDER BY effective_date) AS spent
+            FROM ledger_posting WHERE receipt_id IS NOT NULL GROUP BY receipt_id, effective_date
+        ) x JOIN ledger_receipt r ON r.id = x.receipt_id
+        WHERE x.spent > r.amount
         """,
     ),
 ]

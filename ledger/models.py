@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from batpay.money import money_field
 from ledger.categories import PRIORITY, Category, EntryType
 
-__all__ = ["PRIORITY", "Category", "EntryType", "ObligationBalance", "Posting", "Receipt"]
+__all__ = ["PRIORITY", "Category", "EntryType", "ObligationBalance", "Posting", "Receipt", "Refund"]
 
 
 class ObligationBalance(models.Model):
@@ -106,7 +106,11 @@ class Receipt(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("record_interim_payment", "Can record interim payments")]
+        permissions = [
+            ("record_interim_payment", "Can record interim payments"),
+            ("apply_credit", "Can apply a receipt's credit to another balance of the driver"),
+            ("refund_credit", "Can refund a receipt's credit to the driver"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="receipt_amount_positive"),
             models.CheckConstraint(condition=Q(unapplied__gte=0), name="receipt_unapplied_not_negative"),
@@ -170,7 +174,7 @@ class Posting(models.Model):
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
     idempotency_key = models.CharField(max_length=160)
     description = models.CharField(max_length=255, blank=True)
-    reason = models.TextField(blank=True, help_text="Why a reversal was made.")
+    reason = models.TextField(blank=True, help_text="Why a reversal (or a Controller's use of credit) was made.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -195,3 +199,34 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.entry_type} {self.category} {self.amount}"
+
+
+class Refund(models.Model):
+    """Credit handed back to the driver: it leaves its receipt's unapplied money for good.
+
+    Written once by `ledger.services.refund_credit` (the database refuses changes and deletes,
+    migration 0006). For every receipt: amount = applied + unapplied + refunded.
+    """
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="refunds")
+    driver = models.ForeignKey("leases.Driver", on_delete=models.PROTECT, related_name="refunds")
+    lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field()
+    method = models.CharField(max_length=8, choices=Receipt.Method.choices)
+    reference = models.CharField(max_length=64, help_text="Check number, ACH trace or cash voucher.")
+    reason = models.TextField()
+    refunded_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=~Q(reference=""), name="refund_has_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund #{self.pk} {self.amount}"

@@ -26,10 +26,11 @@ from django.utils import timezone
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from batpay.money import ZERO, clean_amount, to_money
-from batpay.periods import is_period_start, period_start
+from batpay.periods import is_period_start, period_end, period_start
 from batpay.registry import Registry
 from leases.selectors import lease_is_drivers
-from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt
+from ledger import effective
+from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt, Refund
 
 VOID_REASON_MIN_LENGTH = 10
 
@@ -112,7 +113,8 @@ class PostedObligation:
 
 
 _OBLIGATION_COLUMNS = (
-    "category, priority, source_reference, amount, driver_id, lease_id, vehicle_id, medallion_id, period, description"
+    "category, priority, source_reference, amount, driver_id, lease_id, vehicle_id, medallion_id, period, "
+    "effective, description"
 )
 
 _POST_OBLIGATIONS_SQL = """
@@ -132,11 +134,11 @@ WITH new_balance AS (
         (entry_type, category, amount, obligation_id, receipt_id, driver_id, lease_id, vehicle_id,
          medallion_id, period, effective_date, status, reverses_id, idempotency_key, description,
          reason, created_by_id, created_at)
-    SELECT 'DEBIT', category, original_amount, id, NULL, driver_id, lease_id, vehicle_id,
-           medallion_id, due_period, due_period, 'POSTED', NULL,
-           'obligation:' || category || ':' || source_reference, description, '', %s, now()
-    FROM new_balance
-    ORDER BY id
+    SELECT 'DEBIT', b.category, b.original_amount, b.id, NULL, b.driver_id, b.lease_id, b.vehicle_id,
+           b.medallion_id, r.effective - EXTRACT(DOW FROM r.effective)::int, r.effective, 'POSTED', NULL,
+           'obligation:' || b.category || ':' || b.source_reference, b.description, '', %s, now()
+    FROM new_balance b JOIN ledger_rows r ON r.category = b.category AND r.source_reference = b.source_reference
+    ORDER BY b.id
     RETURNING id, obligation_id
 )
 SELECT b.source_reference, b.id, p.id, b.original_amount, b.category
@@ -195,14 +197,19 @@ def post_obligations(*, rows: Sequence[ObligationRow], actor=None, description: 
     if not prepared:
         return []
     with transaction.atomic(), connection.cursor() as cursor:
+        # A charge of a week whose statements are issued is late: it counts from today and shows
+        # on this week's statement (ledger.effective).
+        today = timezone.localdate()
+        reported = effective.reported_periods(row[9] for row in prepared)
+        rows = [(*row[:10], effective.charge_date(row[9], today=today, reported=reported), row[10]) for row in prepared]
         _load_rows(
             cursor,
             "ledger_rows",
             "ord, " + _OBLIGATION_COLUMNS,
             "ord integer, category text, priority smallint, source_reference text, amount numeric(12,2), "
             "driver_id bigint, lease_id bigint, vehicle_id bigint, medallion_id bigint, period date, "
-            "description text",
-            prepared,
+            "effective date, description text",
+            rows,
         )
         cursor.execute(_POST_OBLIGATIONS_SQL, [_actor_id(actor)])
         posted = cursor.fetchall()
@@ -257,35 +264,59 @@ def create_obligation(
 
 # --- the waterfall: spending receipts on balances, set-based ----------------------------------
 
-# How the postings of an allocation are keyed, dated and described. Internal constants only.
+# How the postings of an allocation are keyed, dated and described. Internal constants only; the
+# dates come from ledger.effective, the one rule for them.
+_CREDIT_EFFECTIVE = f"GREATEST(b.due_period, {effective.BALANCE_FLOOR_SQL}, {effective.RECEIPT_AVAILABLE_SQL})"
+_RECEIPT_NAME = (
+    "CASE r.kind WHEN 'EARNINGS' THEN 'earnings of the week of ' || to_char(r.period, 'YYYY-MM-DD') "
+    "WHEN 'PREPAYMENT' THEN 'lease prepayment #' || r.id ELSE 'interim payment #' || r.id END"
+)
 _ALLOCATION_MODES = {
+    # A week's card earnings, booked to the Saturday that ends the week.
     "earnings": {
         "key": "r.idempotency_key || ':b' || b.id",
-        "period": "r.period",
         "effective": "r.period + 6",
         "description": "'Paid from earnings of ' || to_char(r.period, 'YYYY-MM-DD')",
     },
+    # Prepayment credit taken by a LEASE charge the moment it is posted.
     "prepayment": {
         "key": "'prepayment:b' || b.id || ':r' || r.id",
-        "period": "b.due_period",
-        "effective": "b.due_period",
+        "effective": _CREDIT_EFFECTIVE,
         "description": "'Paid from lease prepayment credit (receipt ' || r.id || ')'",
+    },
+    # Money a void made available again (credit, or earnings handed back), spent at once.
+    "settle": {
+        "key": "%(key)s || ':r' || r.id || ':b' || b.id",
+        "effective": _CREDIT_EFFECTIVE,
+        "description": "'Credit from ' || " + _RECEIPT_NAME + " || ' returned by ' || %(cause)s",
     },
 }
 
 _ALLOCATE_SQL = """
-WITH rec AS (
-    SELECT r.id, r.lease_id, r.driver_id, r.unapplied,
-           SUM(r.unapplied) OVER (PARTITION BY r.lease_id, r.driver_id ORDER BY r.id) AS hi
-    FROM ledger_receipt r
+WITH cap AS (
+    -- What each receipt may spend here: all its unapplied money unless the caller caps it.
+    SELECT * FROM unnest(%(cap_ids)s::bigint[], %(cap_amounts)s::numeric[]) AS c(id, amount)
+), spendable AS (
+    SELECT r.id, r.lease_id, r.driver_id, LEAST(r.unapplied, COALESCE(cap.amount, r.unapplied)) AS unapplied
+    FROM ledger_receipt r LEFT JOIN cap ON cap.id = r.id
     WHERE r.id = ANY(%(receipts)s) AND r.unapplied > 0
+), rec AS (
+    SELECT s.id, s.lease_id, s.driver_id, s.unapplied,
+           SUM(s.unapplied) OVER (PARTITION BY s.lease_id, s.driver_id ORDER BY s.id) AS hi
+    FROM spendable s WHERE s.unapplied > 0
+), bcap AS (
+    SELECT * FROM unnest(%(bcap_ids)s::bigint[], %(bcap_amounts)s::numeric[]) AS c(id, amount)
+), payable AS (
+    SELECT b.id, b.lease_id, b.driver_id, b.priority, b.due_period,
+           LEAST(b.outstanding, COALESCE(bcap.amount, b.outstanding)) AS outstanding
+    FROM ledger_obligationbalance b LEFT JOIN bcap ON bcap.id = b.id
+    WHERE b.id = ANY(%(balances)s) AND b.status = 'OPEN'
 ), bal AS (
     SELECT b.id, b.lease_id, b.driver_id, b.outstanding,
            SUM(b.outstanding) OVER (
                PARTITION BY b.lease_id, b.driver_id ORDER BY b.priority, b.due_period, b.id
            ) AS hi
-    FROM ledger_obligationbalance b
-    WHERE b.id = ANY(%(balances)s) AND b.status = 'OPEN'
+    FROM payable b WHERE b.outstanding > 0
 ), alloc AS (
     -- Receipts and balances each cover a stretch of one running total per lease and driver;
     -- what a receipt pays a balance is where their stretches overlap.
@@ -299,11 +330,12 @@ WITH rec AS (
          medallion_id, period, effective_date, status, reverses_id, idempotency_key, description,
          reason, created_by_id, created_at)
     SELECT 'CREDIT', b.category, a.amount, b.id, r.id, b.driver_id, b.lease_id, b.vehicle_id,
-           b.medallion_id, {period}, {effective}, 'POSTED', NULL, {key}, {description},
-           '', %(actor)s, now()
+           b.medallion_id, d.effective - EXTRACT(DOW FROM d.effective)::int, d.effective, 'POSTED', NULL,
+           {key}, {description}, '', %(actor)s, %(now)s
     FROM alloc a
     JOIN ledger_obligationbalance b ON b.id = a.balance_id
     JOIN ledger_receipt r ON r.id = a.receipt_id
+    CROSS JOIN LATERAL (SELECT ({effective})::date AS effective) d
     ORDER BY a.receipt_id, b.priority, b.due_period, b.id
     RETURNING obligation_id, receipt_id, amount
 ), paid_balance AS (
@@ -325,13 +357,41 @@ SELECT category, source_reference FROM paid_balance WHERE status = 'CLOSED'
 """
 
 
-def _allocate(cursor, *, mode: str, receipt_ids: list[int], balance_ids: list[int], actor_id: int | None):
+def _allocate(
+    cursor,
+    *,
+    mode: str,
+    receipt_ids: list[int],
+    balance_ids: list[int],
+    actor_id: int | None,
+    caps: dict[int, Decimal] | None = None,
+    balance_caps: dict[int, Decimal] | None = None,
+    key: str = "",
+    cause: str = "",
+):
     """Spend receipts (oldest first) on balances (priority, due period, creation order), per lease
-    and driver, in one statement. The caller has locked both sets. Returns the balances closed."""
+    and driver, in one statement. The caller has locked both sets. `caps` limits what a receipt
+    may spend here, `balance_caps` what a balance may take. Returns the balances closed."""
     if not receipt_ids or not balance_ids:
         return []
+    caps = caps or {}
     sql = _ALLOCATE_SQL.format(**_ALLOCATION_MODES[mode])
-    cursor.execute(sql, {"receipts": receipt_ids, "balances": balance_ids, "actor": actor_id})
+    cursor.execute(
+        sql,
+        {
+            "receipts": receipt_ids,
+            "balances": balance_ids,
+            "actor": actor_id,
+            "now": timezone.now(),
+            "cap_ids": list(caps),
+            "cap_amounts": [caps[k] for k in caps],
+            "bcap_ids": list(balance_caps or {}),
+            "bcap_amounts": list((balance_caps or {}).values()),
+            "key": key,
+            "cause": cause,
+            **effective.sql_params(),
+        },
+    )
     return cursor.fetchall()
 
 
@@ -455,16 +515,21 @@ def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsR
             """,
             [receipt_ids],
         )
-        locked = cursor.fetchall()
+        locked = dict(cursor.fetchall())
         closed = []
-        # Oldest week first, each paying only what is due by its own period.
+        # Oldest week first, each paying, on balances due by its week, the room they have from the
+        # week's Saturday on (ledger.effective.room_on): a balance reopened by a void, or charged
+        # late, after the week ended waits for a later week's earnings.
         for period in sorted({period for _, period in inserted}):
+            room = effective.room_on((b for b, due in locked.items() if due <= period), period_end(period))
+            room = {balance_id: amount for balance_id, amount in room.items() if amount > 0}
             closed += _allocate(
                 cursor,
                 mode="earnings",
                 receipt_ids=sorted(receipt_id for receipt_id, of in inserted if of == period),
-                balance_ids=sorted({balance_id for balance_id, due in locked if due <= period}),
+                balance_ids=sorted(room),
                 actor_id=actor_id,
+                balance_caps=room,
             )
         cursor.execute(
             "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id = ANY(%s)",
@@ -722,17 +787,27 @@ def _check_allocation(balance: ObligationBalance | None, balance_id: int, pay: D
         )
 
 
-def _post_credits(receipt: Receipt, payments: list[tuple[ObligationBalance, Decimal]], actor):
+def _post_credits(
+    receipt: Receipt,
+    payments: list[tuple[ObligationBalance, Decimal]],
+    actor,
+    *,
+    key: str | None = None,
+    description: str | None = None,
+    reason: str = "",
+):
     """CREDIT postings from one receipt to locked balances; returns the balances closed.
 
     A payment counts from the day it is booked (never earlier, so a backdated receipt does not
-    rewrite balances already reported) and never before the charge it pays is due.
+    rewrite balances already reported), never before the charge it pays is due, and never before
+    any posting already on the balance (ledger.effective).
     """
     closed = []
     postings = []
     today = timezone.localdate()
+    floors = effective.balance_floors(balance.pk for balance, _ in payments)
     for balance, paid in sorted(payments, key=lambda item: item[0].pk):
-        effective = max(today, balance.due_period)
+        period, day = effective.dated(effective.latest(today, balance.due_period, floors.get(balance.pk)))
         postings.append(
             Posting(
                 entry_type=EntryType.CREDIT,
@@ -744,10 +819,11 @@ def _post_credits(receipt: Receipt, payments: list[tuple[ObligationBalance, Deci
                 lease_id=balance.lease_id,
                 vehicle_id=balance.vehicle_id,
                 medallion_id=balance.medallion_id,
-                period=period_start(effective),
-                effective_date=effective,
-                idempotency_key=f"{receipt.idempotency_key}:b{balance.pk}",
-                description=f"{receipt.get_kind_display()} ({receipt.get_method_display()})",
+                period=period,
+                effective_date=day,
+                idempotency_key=key or f"{receipt.idempotency_key}:b{balance.pk}",
+                description=description or f"{receipt.get_kind_display()} ({receipt.get_method_display()})",
+                reason=reason,
                 created_by_id=_actor_id(actor),
             )
         )
@@ -760,6 +836,152 @@ def _post_credits(receipt: Receipt, payments: list[tuple[ObligationBalance, Deci
     return closed
 
 
+# --- credit nothing will consume (a Controller decides) ----------------------------------------
+
+
+class CreditAction(AuditAction):
+    APPLY_CREDIT = "ledger.apply_credit"
+    REFUND_CREDIT = "ledger.refund_credit"
+
+
+def _credit_receipt(receipt_id: int, amount, *, field: str = "amount") -> tuple[Receipt, Decimal | None]:
+    try:
+        receipt_id = int(receipt_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("Name the receipt by its id.", fields={"receipt_id": "A receipt id."})
+    receipt = Receipt.objects.filter(pk=receipt_id).first() if 0 < receipt_id < 2**63 else None
+    if receipt is None:
+        raise NotFound(f"Receipt {receipt_id} does not exist.")
+    if receipt.kind == Receipt.Kind.EARNINGS:
+        raise InvalidInput(
+            "Unapplied earnings are the driver's pay, not credit: they are paid out with the week's statement.",
+            fields={"receipt_id": "An interim payment or a prepayment."},
+        )
+    return receipt, (None if amount in (None, "") else _positive_cents(amount, field))
+
+
+def _credit_reason(reason) -> str:
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if len(reason) < VOID_REASON_MIN_LENGTH:
+        raise InvalidInput(
+            f"Give a reason of at least {VOID_REASON_MIN_LENGTH} characters.",
+            fields={"reason": f"At least {VOID_REASON_MIN_LENGTH} characters."},
+        )
+    return reason
+
+
+def _no_more_than_credit(receipt: Receipt, amount: Decimal | None, *, limit: Decimal | None = None) -> Decimal:
+    if receipt.unapplied <= 0:
+        raise Conflict(f"Receipt {receipt.pk} has no credit left.", fields={"receipt_id": "No credit left."})
+    most = receipt.unapplied if limit is None else min(receipt.unapplied, limit)
+    if amount is None:
+        return most
+    if amount > most:
+        raise InvalidInput(
+            f"At most {most} can be used here (credit {receipt.unapplied}).", fields={"amount": f"At most {most}."}
+        )
+    return amount
+
+
+def apply_credit(*, receipt_id: int, balance_id: int, reason: str, amount=None, actor=None) -> Posting:
+    """A Controller spends a receipt's credit on an open balance of the same driver, on any of
+    their leases (a terminated lease's credit on its cancellation fee, or on the driver's new lease).
+    Taxes are paid from earnings only. The whole credit, or the balance, unless `amount` says less."""
+    reason = _credit_reason(reason)
+    receipt, amount = _credit_receipt(receipt_id, amount)
+    try:
+        balance_id = int(balance_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("Name the balance by its id.", fields={"balance_id": "A balance id."})
+    with transaction.atomic():
+        balance = (
+            ObligationBalance.objects.select_for_update(no_key=True).filter(pk=balance_id).first()
+            if 0 < balance_id < 2**63
+            else None
+        )
+        if balance is None:
+            raise InvalidInput(f"Balance {balance_id} does not exist.", fields={"balance_id": "No such balance."})
+        receipt = Receipt.objects.select_for_update(no_key=True).get(pk=receipt.pk)
+        if balance.driver_id != receipt.driver_id:
+            raise InvalidInput(
+                f"Balance {balance_id} is another driver's.",
+                fields={"balance_id": "A balance of the receipt's driver."},
+            )
+        if balance.category == Category.TAXES:
+            raise InvalidInput("Taxes are paid from earnings only.", fields={"balance_id": "Not a TAXES balance."})
+        if balance.status != ObligationBalance.Status.OPEN:
+            raise Conflict(f"Balance {balance_id} is already closed.", fields={"balance_id": "Already closed."})
+        amount = _no_more_than_credit(receipt, amount, limit=balance.outstanding)
+        closed = _post_credits(
+            receipt,
+            [(balance, amount)],
+            actor,
+            key=f"credit:{receipt.pk}:b{balance.pk}:{uuid.uuid4().hex[:12]}",
+            description=f"Credit of receipt #{receipt.pk} applied by a Controller",
+            reason=reason,
+        )
+        receipt.unapplied -= amount
+        receipt.save(update_fields=["unapplied"])
+        posting = Posting.objects.filter(receipt=receipt, obligation=balance).order_by("-pk").first()
+        audit(
+            action=CreditAction.APPLY_CREDIT,
+            actor=actor,
+            obj=receipt,
+            reason=reason,
+            payload={"balance": balance.pk, "amount": str(amount), "posting": posting.pk},
+        )
+        _notify(closed)
+    return posting
+
+
+def refund_credit(
+    *, receipt_id: int, reason: str, method: str, reference: str, amount=None, refunded_on=None, actor=None
+) -> Refund:
+    """A Controller hands a receipt's credit back to the driver (cash, check or ACH, with its
+    reference). It leaves the receipt for good: no charge can take it afterwards."""
+    reason = _credit_reason(reason)
+    receipt, amount = _credit_receipt(receipt_id, amount)
+    if method not in Receipt.Method.values:
+        raise InvalidInput(
+            f"Refund method must be one of {', '.join(Receipt.Method.values)}.",
+            fields={"method": f"One of {', '.join(Receipt.Method.values)}."},
+        )
+    reference = (reference or "").strip() if isinstance(reference, str) else ""
+    if not reference or len(reference) > 64:
+        raise InvalidInput(
+            "Give the refund's reference (check number, ACH trace or cash voucher), at most 64 characters.",
+            fields={"reference": "1 to 64 characters."},
+        )
+    today = timezone.localdate()
+    refunded_on = refunded_on or today
+    if refunded_on > today:
+        raise InvalidInput("A refund cannot be dated in the future.", fields={"refunded_on": "Not in the future."})
+    with transaction.atomic():
+        receipt = Receipt.objects.select_for_update(no_key=True).get(pk=receipt.pk)
+        amount = _no_more_than_credit(receipt, amount)
+        receipt.unapplied -= amount
+        receipt.save(update_fields=["unapplied"])
+        refund = Refund.objects.create(
+            receipt=receipt,
+            driver_id=receipt.driver_id,
+            lease_id=receipt.lease_id,
+            amount=amount,
+            method=method,
+            reference=reference,
+            reason=reason,
+            refunded_on=refunded_on,
+            created_by_id=_actor_id(actor),
+        )
+        audit(
+            action=CreditAction.REFUND_CREDIT,
+            actor=actor,
+            obj=refund,
+            reason=reason,
+            payload={"receipt": receipt.pk, "amount": str(amount), "method": method, "reference": reference},
+        )
+    return refund
+
+
 # --- voids ------------------------------------------------------------------------------------
 
 
@@ -768,7 +990,9 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
 
     Voiding a CREDIT reopens its balance and gives the money back to its receipt. Voiding a
     DEBIT first releases every payment on that obligation back to its receipt, then reverses the
-    charge. Returns the reversal of `posting`.
+    charge. Money made available again is spent at once (`_settle`): credit pays the lease's open
+    LEASE balances oldest first; earnings handed back pay what the driver owes through the void's
+    week in waterfall order, the rest is due to the driver. Returns the reversal of `posting`.
     """
     reason = (reason or "").strip()
     if len(reason) < VOID_REASON_MIN_LENGTH:
@@ -783,25 +1007,32 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
             raise NotFound(f"Posting {posting_id} does not exist.")
         if target.reverses_id:
             raise Conflict("A reversal cannot itself be voided.", code=ErrorCode.INVALID_TRANSITION)
-        balance = None
-        if target.obligation_id:
-            balance = ObligationBalance.objects.select_for_update(no_key=True).get(pk=target.obligation_id)
-
-        if target.entry_type == EntryType.DEBIT and balance is not None:
-            payments = list(
-                Posting.objects.filter(
-                    obligation=balance,
-                    entry_type=EntryType.CREDIT,
-                    status=Posting.Status.POSTED,
-                    reverses__isnull=True,
-                    receipt__isnull=False,
-                ).order_by("pk")
+        if target.obligation_id is None:
+            raise Conflict("Only charges and payments can be voided.", code=ErrorCode.INVALID_TRANSITION)
+        # Whose money can move: the charge's driver and lease, and those of every receipt involved
+        # (a receipt's driver and lease never change, so reading them before the locks is safe).
+        pairs = {(target.lease_id, target.driver_id)} | set(
+            Receipt.objects.filter(pk__in=_receipts_of(target, _payments_on(target))).values_list(
+                "lease_id", "driver_id"
             )
-        else:
-            payments = []
-        receipt_ids = sorted({p.receipt_id for p in payments} | ({target.receipt_id} - {None}))
+        )
+        # Locks in the ledger's one order: balances, receipts, postings — including everything the
+        # settlement after the reversal may touch.
+        balances = {
+            b.pk: b
+            for b in ObligationBalance.objects.select_for_update(no_key=True)
+            .filter(Q(pk=target.obligation_id) | (_pairs_q(pairs) & Q(status=ObligationBalance.Status.OPEN)))
+            .order_by("pk")
+        }
+        balance = balances[target.obligation_id]
+        # Read again under the balance's lock: a payment written meanwhile must be released too.
+        payments = _payments_on(target)
+        receipt_ids = _receipts_of(target, payments)
         receipts = {
-            r.pk: r for r in Receipt.objects.select_for_update(no_key=True).filter(pk__in=receipt_ids).order_by("pk")
+            r.pk: r
+            for r in Receipt.objects.select_for_update(no_key=True)
+            .filter(Q(pk__in=receipt_ids) | (_pairs_q(pairs) & _CREDIT & Q(unapplied__gt=0)))
+            .order_by("pk")
         }
         locked = {
             p.pk: p
@@ -813,12 +1044,28 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
         if target.status != Posting.Status.POSTED:
             raise Conflict(f"Posting {target.pk} is already voided.", code=ErrorCode.ALREADY_VOIDED)
 
+        # One date for the whole void: today, or later if the balance already has a later posting.
+        floor = effective.balance_floors([balance.pk]).get(balance.pk)
+        period, day = effective.dated(effective.latest(timezone.localdate(), floor))
         changed: list[tuple[str, str]] = []
+        returned: dict[int, Decimal] = defaultdict(lambda: ZERO)
         for payment in payments:
             payment = locked[payment.pk]
             if payment.status == Posting.Status.POSTED:
-                _reverse(payment, balance, receipts.get(payment.receipt_id), reason, actor, changed)
-        reversal = _reverse(target, balance, receipts.get(target.receipt_id), reason, actor, changed)
+                _reverse(payment, balance, receipts.get(payment.receipt_id), reason, actor, changed, period, day)
+                returned[payment.receipt_id] += payment.amount
+        reversal = _reverse(target, balance, receipts.get(target.receipt_id), reason, actor, changed, period, day)
+        if target.receipt_id:
+            returned[target.receipt_id] += target.amount
+        changed += _settle(
+            balances=balances.values(),
+            receipts=receipts.values(),
+            returned=returned,
+            until=period,
+            key=f"void:{reversal.pk}",
+            cause=f"void #{reversal.pk}",
+            actor=actor,
+        )
         audit(
             action=LedgerAction.VOID_POSTING,
             actor=actor,
@@ -829,10 +1076,75 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
                 "released_payments": [p.pk for p in payments],
                 "amount": str(target.amount),
                 "entry_type": target.entry_type,
+                "effective_date": day.isoformat(),
             },
         )
         _notify(changed)
     return reversal
+
+
+_CREDIT = Q(kind__in=[Receipt.Kind.INTERIM_PAYMENT, Receipt.Kind.PREPAYMENT])
+
+
+def _payments_on(target: Posting) -> list[Posting]:
+    """The live payments a void of `target` releases: those on its charge, if it is a charge."""
+    if target.entry_type != EntryType.DEBIT:
+        return []
+    return list(
+        Posting.objects.filter(
+            obligation_id=target.obligation_id,
+            entry_type=EntryType.CREDIT,
+            status=Posting.Status.POSTED,
+            reverses__isnull=True,
+            receipt__isnull=False,
+        ).order_by("pk")
+    )
+
+
+def _receipts_of(target: Posting, payments: list[Posting]) -> list[int]:
+    return sorted({p.receipt_id for p in payments} | ({target.receipt_id} - {None}))
+
+
+def _pairs_q(pairs: Iterable[tuple[int, int]]) -> Q:
+    condition = Q(pk__in=[])
+    for lease_id, driver_id in sorted(pairs):
+        condition |= Q(lease_id=lease_id, driver_id=driver_id)
+    return condition
+
+
+def _settle(*, balances, receipts, returned: dict[int, Decimal], until: dt.date, key: str, cause: str, actor):
+    """Spend money a void made available again, at once, on balances and receipts already locked.
+
+    1. Credit (the unapplied money of interim payments and prepayments) pays the lease's open
+       LEASE balances oldest first — the balance the void reopened included.
+    2. Earnings a void handed back (`returned`, per EARNINGS receipt: only that money, not what
+       the week already left due to the driver) pay the driver's open balances due by the void's
+       week (`until`) in waterfall order; what is left is due to the driver.
+    Returns the balances closed.
+    """
+    receipts = sorted(receipts, key=lambda r: r.pk)
+    balances = sorted(balances, key=lambda b: b.pk)
+    actor_id = _actor_id(actor)
+    closed: list[tuple[str, str]] = []
+    with connection.cursor() as cursor:
+        credit = [r.pk for r in receipts if r.kind != Receipt.Kind.EARNINGS]
+        leases = [b.pk for b in balances if b.category == Category.LEASE]
+        closed += _allocate(
+            cursor, mode="settle", receipt_ids=credit, balance_ids=leases, actor_id=actor_id, key=key, cause=cause
+        )
+        earnings = {r.pk: returned[r.pk] for r in receipts if r.kind == Receipt.Kind.EARNINGS and returned.get(r.pk)}
+        owed = [b.pk for b in balances if b.due_period <= until]
+        closed += _allocate(
+            cursor,
+            mode="settle",
+            receipt_ids=sorted(earnings),
+            balance_ids=owed,
+            actor_id=actor_id,
+            caps=earnings,
+            key=key,
+            cause=cause,
+        )
+    return closed
 
 
 def _reverse(
@@ -842,9 +1154,10 @@ def _reverse(
     reason: str,
     actor,
     changed: list[tuple[str, str]],
+    period: dt.date,
+    day: dt.date,
 ) -> Posting:
     """Insert the opposite posting, move the money back, then mark the original VOIDED."""
-    today = timezone.localdate()
     opposite = EntryType.CREDIT if original.entry_type == EntryType.DEBIT else EntryType.DEBIT
     reversal = Posting.objects.create(
         entry_type=opposite,
@@ -856,8 +1169,8 @@ def _reverse(
         lease_id=original.lease_id,
         vehicle_id=original.vehicle_id,
         medallion_id=original.medallion_id,
-        period=period_start(today),
-        effective_date=today,
+        period=period,
+        effective_date=day,
         reverses=original,
         idempotency_key=f"void:{original.pk}",
         description=f"Reversal of posting {original.pk}",

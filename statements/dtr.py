@@ -147,10 +147,29 @@ def generate_dtrs(
     return DtrSummary(period, len(generated), earnings, due_to_drivers, tuple(generated))
 
 
+def _lock_key(period: dt.date) -> str:
+    return f"ledger.dtr:{period.isoformat()}"
+
+
 def _lock_period(period: dt.date) -> None:
     """Serialise the issuing of one period's DTRs (held to the end of the transaction)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ledger.dtr:{period.isoformat()}"])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_lock_key(period)])
+
+
+def reported_periods(periods) -> set[dt.date]:
+    """Those of `periods` that have DTRs: a charge due in one of them is late (ledger.effective).
+
+    Waits, with a shared lock on each period held to the end of the caller's transaction, for a
+    batch of that period's DTRs being issued, and keeps new batches out until the charge is
+    written: a charge is either on the week's statements or late, never lost between the two.
+    """
+    periods = sorted(set(periods))
+    with connection.cursor() as cursor:
+        for period in periods:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [_lock_key(period)])
+        cursor.execute("SELECT DISTINCT period FROM ledger_drivertransactionreport WHERE period = ANY(%s)", [periods])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def void_dtr(*, dtr_number: str, reason: str, actor=None) -> tuple[DTR, DTR]:

@@ -25,7 +25,8 @@ from statements.models import TAX_COLUMNS, DriverTransactionReport
 from statements.trips import PARTS
 
 DTR = DriverTransactionReport
-SNAPSHOT_FORMAT = 1
+# 2: paid_other no longer holds reversals (payments_reversed does); lines carry their events.
+SNAPSHOT_FORMAT = 2
 
 
 def _money(value: Decimal) -> str:
@@ -62,9 +63,13 @@ SELECT p.lease_id, b.id, b.category, b.source_reference, b.description, b.due_pe
        b.driver_id,
        COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s), 0) AS prior,
        COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NULL), 0) AS charges,
-       COALESCE(-SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NOT NULL), 0) AS paid,
-       COALESCE(-SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND r.kind = 'EARNINGS'
-                                          AND r.period = %(start)s), 0) AS paid_from_earnings,
+       COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NULL
+                                        AND r.kind = 'EARNINGS' AND r.period = %(start)s), 0) AS paid_from_earnings,
+       COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NULL
+                                        AND p.receipt_id IS NOT NULL
+                                        AND NOT (r.kind = 'EARNINGS' AND r.period = %(start)s)), 0) AS paid_other,
+       COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NOT NULL
+                                        AND p.receipt_id IS NOT NULL), 0) AS payments_reversed,
        bool_or(p.reverses_id IS NOT NULL AND p.receipt_id IS NULL) AS charge_voided
 FROM ledger_posting p
 JOIN ledger_obligationbalance b ON b.id = p.obligation_id
@@ -75,6 +80,44 @@ GROUP BY p.lease_id, b.id
 HAVING SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s) <> 0 OR bool_or(p.effective_date >= %(start)s)
 ORDER BY p.lease_id, b.priority, b.due_period, b.id
 """
+
+# What the week's lines say in words: voids, late charges, and payments other than this week's
+# card earnings (a cashier, prepayment or other credit, earnings handed back by a void).
+_EVENTS_SQL = """
+SELECT p.lease_id, p.obligation_id, p.id, p.effective_date, p.entry_type, p.amount, p.reverses_id,
+       p.receipt_id, p.reason, p.description, b.due_period, r.kind, r.method, r.period
+FROM ledger_posting p
+JOIN ledger_obligationbalance b ON b.id = p.obligation_id
+LEFT JOIN ledger_receipt r ON r.id = p.receipt_id
+WHERE p.lease_id = ANY(%(leases)s) AND p.effective_date BETWEEN %(start)s AND %(end)s
+  AND (p.reverses_id IS NOT NULL
+       OR (p.receipt_id IS NULL AND b.due_period < %(start)s)
+       OR (p.receipt_id IS NOT NULL AND NOT (r.kind = 'EARNINGS' AND r.period = %(start)s)))
+ORDER BY p.effective_date, p.id
+"""
+
+_METHODS = {"CASH": "cash", "CHECK": "check", "ACH": "ACH"}
+
+
+def _event(row) -> dict:
+    """One posting of the week in the business's words, with what it did to the balance."""
+    _, _, posting_id, day, _, amount, reverses_id, receipt_id, reason, description, due, kind, method, _ = row
+    if reverses_id and receipt_id:
+        text, change = f"Payment reversed — void #{posting_id}: {reason}", amount
+    elif reverses_id:
+        text, change = f"Charge voided — void #{posting_id}: {reason}", -amount
+    elif receipt_id is None:
+        text, change = f"Late charge for the week of {due.isoformat()}", amount
+    elif description.startswith("Credit from") or reason:
+        text, change = description + (f": {reason}" if reason else ""), -amount
+    elif kind == "PREPAYMENT" or description.startswith("Paid from lease prepayment"):
+        text, change = f"Credit from lease prepayment #{receipt_id}", -amount
+    elif kind == "INTERIM_PAYMENT":
+        text, change = f"Paid at the cashier by {_METHODS.get(method, method)} (interim payment #{receipt_id})", -amount
+    else:
+        text, change = description or f"Paid from receipt #{receipt_id}", -amount
+    return {"date": day.isoformat(), "text": text, "amount": _money(change)}
+
 
 _EARNINGS_SQL = """
 SELECT lease_id, SUM(amount), SUM(unapplied), SUM(returned) FROM (
@@ -118,9 +161,14 @@ class _Line:
     driver_id: int
     prior: Decimal
     charges: Decimal
-    paid: Decimal
     paid_from_earnings: Decimal
+    paid_other: Decimal
+    payments_reversed: Decimal
     charge_voided: bool
+
+    @property
+    def paid(self) -> Decimal:
+        return self.paid_from_earnings + self.paid_other - self.payments_reversed
 
 
 def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, dict]:
@@ -137,12 +185,16 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
         .prefetch_related("additional_drivers")
     }
     lines: dict[int, list[_Line]] = defaultdict(list)
+    events: dict[int, list[dict]] = defaultdict(list)
     earnings: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
     trips: dict[int, list[tuple]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(_LINES_SQL, params)
         for lease_id, *values in cursor.fetchall():
             lines[lease_id].append(_Line(*values))
+        cursor.execute(_EVENTS_SQL, params)
+        for row in cursor.fetchall():
+            events[row[1]].append(_event(row))
         cursor.execute(_EARNINGS_SQL, params)
         earnings = {lease_id: tuple(figures) for lease_id, *figures in cursor.fetchall()}
         cursor.execute(_TRIPS_SQL, params)
@@ -155,6 +207,7 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
             lease=lease,
             company=company,
             lines=lines.get(lease_id, []),
+            events=events,
             earnings=earnings.get(lease_id, (ZERO, ZERO, ZERO)),
             trips=trips.get(lease_id, []),
         )
@@ -166,13 +219,22 @@ def _person(driver) -> dict:
     return {"id": driver.pk, "name": driver.full_name, "tlc_license": driver.tlc_license_number}
 
 
-def _snapshot(*, period, lease, company, lines: list[_Line], earnings, trips) -> dict:
+def _snapshot(*, period, lease, company, lines: list[_Line], events: dict[int, list[dict]], earnings, trips) -> dict:
     additional = sorted(lease.additional_drivers.all(), key=lambda d: d.pk)
     drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
     card_earnings, unapplied, returned = earnings
     categories = []
     totals = dict.fromkeys(
-        ("prior_balance", "charges", "paid", "paid_from_earnings", "paid_other", "balance_carried_forward"), ZERO
+        (
+            "prior_balance",
+            "charges",
+            "paid",
+            "paid_from_earnings",
+            "paid_other",
+            "payments_reversed",
+            "balance_carried_forward",
+        ),
+        ZERO,
     )
     for category in Category:
         members = [line for line in lines if line.category == category.value]
@@ -184,7 +246,8 @@ def _snapshot(*, period, lease, company, lines: list[_Line], earnings, trips) ->
                 "charges": line.charges,
                 "paid": line.paid,
                 "paid_from_earnings": line.paid_from_earnings,
-                "paid_other": line.paid - line.paid_from_earnings,
+                "paid_other": line.paid_other,
+                "payments_reversed": line.payments_reversed,
                 "balance_carried_forward": line.prior + line.charges - line.paid,
             }
             for key, value in figures.items():
@@ -203,6 +266,7 @@ def _snapshot(*, period, lease, company, lines: list[_Line], earnings, trips) ->
                     "driver": other_driver,
                     "voided": line.charge_voided,
                     **{key: _money(value) for key, value in figures.items()},
+                    "events": events.get(line.balance_id, []),
                 }
             )
         for key, value in sums.items():

@@ -135,6 +135,9 @@ def test_void_action_asks_for_a_reason_then_voids_through_the_service(login, boo
     client = login(CONTROLLER)
     rent, earnings = book["rent"], book["earnings"]
     credit = rent.postings.get(entry_type="CREDIT")
+    rent.refresh_from_db()
+    earnings.refresh_from_db()
+    owed_before, unapplied_before = rent.outstanding, earnings.unapplied
     assert "void_selected" in dict(client.get(POSTINGS).context["action_form"].fields["action"].choices)
 
     confirm = void_action(client, [credit])
@@ -155,7 +158,9 @@ def test_void_action_asks_for_a_reason_then_voids_through_the_service(login, boo
     earnings.refresh_from_db()
     assert credit.status == "VOIDED"
     assert credit.reversal.reason == "Earnings belonged to another week"
-    assert (rent.outstanding, rent.status, earnings.unapplied) == (D("500.00"), "OPEN", D("108.75"))
+    # The earnings handed back pay the rent again at once (docs/rules.md, "Effective dates").
+    assert (rent.outstanding, earnings.unapplied) == (owed_before, unapplied_before)
+    assert rent.postings.filter(entry_type="CREDIT", status="POSTED", reverses=None).get().amount == credit.amount
     assert any("Voided 1 posting(s)" in m for m in messages_of(done))
 
 
@@ -167,6 +172,9 @@ def test_void_action_voids_a_charge_with_its_payment_and_reports_refusals(login,
     foreign = Posting.objects.get(obligation__source_reference="LEASE-9")
     services.void_posting(posting=foreign, reason="Charged to the wrong lease")
     reversal = foreign.reversal
+    rent = book["rent"]
+    rent.refresh_from_db()
+    rent_before = rent.outstanding
 
     response = void_action(
         client, [charge_posting, payment, foreign, reversal], confirm="yes", reason="Tax computed twice"
@@ -177,7 +185,11 @@ def test_void_action_voids_a_charge_with_its_payment_and_reports_refusals(login,
     assert (taxes.outstanding, taxes.status) == (D("0.00"), "CLOSED")
     assert set(taxes.postings.filter(reverses__isnull=True).values_list("status", flat=True)) == {"VOIDED"}
     book["earnings"].refresh_from_db()
-    assert book["earnings"].unapplied == D("191.25")
+    # The 191.25 handed back pays what the driver still owes (the rent) before anything is due to them.
+    rent.refresh_from_db()
+    assert book["earnings"].unapplied == D("0.00")
+    assert rent.outstanding == rent_before - D("191.25")
+    assert rent.postings.filter(description__contains="returned by void").get().amount == D("191.25")
     shown = messages_of(response)
     assert any(f"Posting #{foreign.pk} was not voided: Posting {foreign.pk} is already voided." in m for m in shown)
     assert any(f"Posting #{reversal.pk} was not voided: A reversal cannot itself be voided." in m for m in shown)

@@ -145,7 +145,8 @@ def test_roles_decide_who_lists_pays_and_voids(book, role_client):
     rent, repair = book["rent"], book["repair"]
     rent.refresh_from_db()
     repair.refresh_from_db()
-    assert (rent.outstanding, repair.outstanding) == (D("247.47"), D("250.00"))
+    # The void hands the cashier's 60.00 back to its receipt as credit, which pays the open rent at once.
+    assert (rent.outstanding, repair.outstanding) == (D("187.47"), D("250.00"))
 
 
 def test_a_user_without_a_role_sees_nothing(book, make_user, api_client_for):
@@ -334,8 +335,13 @@ def test_void_a_payment_returns_the_reversal_and_reopens_the_balance(book, make_
     assert reversal["created_by"] == user.username
     rent.refresh_from_db()
     earnings.refresh_from_db()
-    assert (rent.outstanding, rent.status) == (D("500.00"), "OPEN")
-    assert earnings.unapplied == D("242.53")
+    # Earnings handed back by a void pay what the driver owes through the void's week first: the
+    # same rent again, now dated on the day of the void (docs/rules.md, "Effective dates").
+    assert (rent.outstanding, rent.status) == (D("257.47"), "OPEN")
+    assert earnings.unapplied == D("0.00")
+    again = rent.postings.filter(entry_type="CREDIT", status="POSTED", reverses__isnull=True).get()
+    assert (again.receipt_id, again.amount) == (earnings.pk, D("242.53"))
+    assert again.effective_date == timezone.localdate() and again.description.endswith(f"void #{reversal['id']}")
     voided = controller.get(f"{POSTINGS}{credit.pk}/").json()
     assert (voided["status"], voided["reversal_id"]) == ("VOIDED", reversal["id"])
 
@@ -349,7 +355,10 @@ def test_void_a_charge_releases_its_payments(admin_api, book):
     repair.refresh_from_db()
     interim.refresh_from_db()
     assert (repair.outstanding, repair.status) == (D("0.00"), "CLOSED")
-    assert interim.unapplied == D("60.00"), "the cashier's money waits as prepayment credit"
+    assert interim.unapplied == D("0.00"), "the cashier's money, credit again, pays the open rent at once"
+    rent = book["rent"]
+    rent.refresh_from_db()
+    assert rent.outstanding == D("257.47") - D("60.00")
 
 
 def test_void_refusals_write_nothing(book, role_client):
@@ -577,8 +586,9 @@ def test_driver_balances_as_of_a_date_are_grouped_and_survive_a_later_void(book,
     today = cashier.get(as_of_url(driver.pk)).json()
     assert today["as_of"] == timezone.localdate().isoformat()
     by_category = {c["category"]: c["outstanding"] for c in today["leases"][0]["categories"]}
-    assert by_category == {"LEASE": "500.00", "REPAIRS": "190.00", "MISC": "12.50"}
-    assert today["outstanding"] == "777.50"
+    # The handed-back earnings pay the rent again at once (dated today): LEASE stays 257.47.
+    assert by_category == {"LEASE": "257.47", "REPAIRS": "190.00", "MISC": "12.50"}
+    assert today["outstanding"] == "534.97"
     assert cashier.get(as_of_url(driver.pk, "2025-09-01")).json()["leases"] == []
 
 

@@ -5,9 +5,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 
 from batpay.errors import Conflict, InvalidInput, NotFound
+from batpay.periods import period_start
 from ledger import services
+from ledger.invariants import violations
 from ledger.models import Category, EntryType, ObligationBalance, Posting, Receipt
 from ledger.selectors import balances_as_of, obligation_balances, prepayment_credit
 
@@ -195,7 +198,10 @@ def test_interim_payment_allocations_then_leases_oldest_first_then_prepayment(fl
     receipt.refresh_from_db()
     assert next_rent.outstanding == D("50.00") and receipt.unapplied == D("0.00")
     applied = next_rent.postings.get(entry_type="CREDIT")
-    assert (applied.receipt_id, applied.amount, applied.period) == (receipt.pk, D("50.00"), P3)
+    # Credit counts no earlier than the money was there: booked today, after P3's Sunday.
+    day = max(P3, timezone.localdate())
+    assert (applied.receipt_id, applied.amount, applied.effective_date) == (receipt.pk, D("50.00"), day)
+    assert applied.period == period_start(day)
 
 
 def test_prepayment_receipt_pays_the_next_lease_charge(fleet):
@@ -264,22 +270,46 @@ def test_interim_payment_bad_input_writes_nothing(fleet, case):
 
 def test_void_credit_reopens_balance_and_returns_money_to_receipt(fleet):
     lease = fleet.lease()
+    repair = charge(lease, Category.REPAIRS, "100.00", "RPR-1")
+    receipt = services.apply_interim_payment(
+        driver=lease.primary_driver,
+        lease=lease,
+        amount=D("150.00"),
+        method="CASH",
+        allocations=[services.Allocation(repair.pk, D("100.00"))],
+    )
+    credit = receipt.postings.get()
+    repair.refresh_from_db()
+    assert repair.status == "CLOSED"
+
+    reversal = services.void_posting(posting=credit, reason="Applied to the wrong invoice")
+
+    repair.refresh_from_db()
+    receipt.refresh_from_db()
+    credit.refresh_from_db()
+    # Credit pays LEASE balances only, and this lease has none open: the money waits on the receipt.
+    assert (repair.status, repair.outstanding) == ("OPEN", D("100.00"))
+    assert receipt.unapplied == D("150.00")
+    assert credit.status == "VOIDED"
+    assert (reversal.entry_type, reversal.amount, reversal.reverses_id) == ("DEBIT", D("100.00"), credit.pk)
+    assert reversal.reason == "Applied to the wrong invoice"
+    assert reversal.effective_date == max(timezone.localdate(), credit.effective_date)
+
+
+def test_void_of_an_earnings_payment_pays_what_is_owed_again_from_the_money_handed_back(fleet):
+    lease = fleet.lease()
     rent = charge(lease, Category.LEASE, "100.00", "LEASE-1")
     receipt = services.apply_earnings(driver=lease.primary_driver, lease=lease, period=P1, amount=D("150.00"))
     credit = receipt.postings.get()
-    rent.refresh_from_db()
-    assert rent.status == "CLOSED"
 
     reversal = services.void_posting(posting=credit, reason="Applied to the wrong week")
 
     rent.refresh_from_db()
     receipt.refresh_from_db()
-    credit.refresh_from_db()
-    assert (rent.status, rent.outstanding) == ("OPEN", D("100.00"))
-    assert receipt.unapplied == D("150.00")
-    assert credit.status == "VOIDED"
-    assert (reversal.entry_type, reversal.amount, reversal.reverses_id) == ("DEBIT", D("100.00"), credit.pk)
-    assert reversal.reason == "Applied to the wrong week"
+    assert (rent.status, rent.outstanding, receipt.unapplied) == ("CLOSED", D("0.00"), D("50.00"))
+    again = rent.postings.get(status="POSTED", entry_type="CREDIT", reverses__isnull=True)
+    assert (again.receipt_id, again.amount, again.effective_date) == (receipt.pk, D("100.00"), reversal.effective_date)
+    assert violations() == []
 
 
 def test_void_debit_releases_payments_then_reverses_the_charge(fleet):
@@ -388,8 +418,9 @@ def test_balances_as_of_reproduce_the_past(fleet):
     credit = rent.postings.get(entry_type="CREDIT")
     services.void_posting(posting=credit, reason="Moved to another lease")
     assert view(end_p1) == {("LEASE-1", D("300.00"))}, "a later void does not rewrite the past"
-    today = dt.date.today()
-    assert view(today) == {("LEASE-1", D("500.00")), ("LEASE-2", D("500.00"))}
+    today = timezone.localdate()
+    # The 200.00 handed back pays LEASE-1 again (oldest first), dated today.
+    assert view(today) == {("LEASE-1", D("300.00")), ("LEASE-2", D("500.00"))}
     assert view(dt.date(2025, 9, 27)) == set()
 
 

@@ -216,22 +216,33 @@ def test_snapshots_of_many_leases_cost_a_fixed_number_of_queries(fleet, django_a
         charge(lease, Category.LEASE, "500.00", f"LEASE-{n}")
     close_earnings(period=P1)
 
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         snapshots = build_snapshots(period=P1, lease_ids=[lease.pk for lease in leases])
 
     assert {s["totals"]["balance_carried_forward"] for s in snapshots.values()} == {"226.25"}
 
 
-def test_earnings_a_void_hands_back_are_due_on_the_statement_of_the_week_of_the_void(worked):
+def test_earnings_a_void_hands_back_pay_what_is_owed_then_are_due_on_the_statement_of_the_void(worked):
     lease = worked
     ezpass_debit = Posting.objects.get(obligation__source_reference="EZP-1", entry_type="DEBIT", reverses=None)
     # The EZPASS charge was paid from P1's earnings; voiding it hands 31.22 back to that receipt
-    # today, after P1's statement was issued: this week's statement must pay it out.
-    services.void_posting(posting=ezpass_debit, reason="Toll charged to the wrong tag")
+    # today, after P1's statement was issued. The driver still owes rent (226.25): the money pays
+    # it at once, and this week's statement says so in words.
+    reversal = services.void_posting(posting=ezpass_debit, reason="Toll charged to the wrong tag")
     this_week = period_start(timezone.localdate())
 
     snapshot = build_snapshots(period=this_week, lease_ids=[lease.pk])[lease.pk]
 
-    assert (snapshot["earnings_returned"], snapshot["total_due_to_driver"]) == ("31.22", "31.22")
+    assert (snapshot["earnings_returned"], snapshot["total_due_to_driver"]) == ("0.00", "0.00")
+    lease_lines = next(c for c in snapshot["categories"] if c["category"] == "LEASE")["lines"]
+    assert [(e["text"], e["amount"]) for e in lease_lines[0]["events"]] == [
+        (f"Credit from earnings of the week of {P1.isoformat()} returned by void #{reversal.pk}", "-31.22")
+    ]
+    ezpass = next(c for c in snapshot["categories"] if c["category"] == "EZPASS")
+    assert ezpass["charges"] == "-31.22" and ezpass["payments_reversed"] == "31.22" and ezpass["paid"] == "-31.22"
+    assert [e["text"] for e in ezpass["lines"][0]["events"]] == [
+        f"Payment reversed — void #{reversal.pk - 1}: Toll charged to the wrong tag",
+        f"Charge voided — void #{reversal.pk}: Toll charged to the wrong tag",
+    ]
     past = build_snapshots(period=P1, lease_ids=[lease.pk])[lease.pk]
     assert (past["earnings_returned"], past["total_due_to_driver"]) == ("0.00", "0.00")

@@ -81,6 +81,7 @@ def test_the_worked_example_end_to_end_from_a_trips_file(fleet, make_user):
         "paid": "465.00",
         "paid_from_earnings": "465.00",
         "paid_other": "0.00",
+        "payments_reversed": "0.00",
         "balance_carried_forward": "257.47",
     }
     assert (s["subtotal_of_deductions"], s["net"]) == ("722.47", "-257.47")
