@@ -32,7 +32,6 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection
 
 from batpay.periods import period_start
@@ -72,18 +71,12 @@ def charge_date(due_period: dt.date, *, today: dt.date, reported: set[dt.date]) 
 # The latest posting on balance `b` (its charge at least).
 BALANCE_FLOOR_SQL = "(SELECT max(f.effective_date) FROM ledger_posting f WHERE f.obligation_id = b.id)"
 
-# The day receipt `r`'s money is there to spend: weekly earnings are booked to the Saturday that
-# ends their week; any other receipt from the day it was booked (a backdated receipt does not
-# rewrite balances already reported); money a void returned, from that void's date.
+# The day receipt `r`'s money is there to spend: the day it was received (weekly earnings: the
+# Saturday that ends their week); money a void handed back, from that void's date.
 RECEIPT_AVAILABLE_SQL = """GREATEST(
-    CASE r.kind WHEN 'EARNINGS' THEN r.received_on
-        ELSE GREATEST(r.received_on, (r.created_at AT TIME ZONE %(tz)s)::date) END,
+    r.received_on,
     (SELECT max(f.effective_date) FROM ledger_posting f WHERE f.receipt_id = r.id AND f.reverses_id IS NOT NULL)
 )"""
-
-
-def sql_params() -> dict:
-    return {"tz": settings.TIME_ZONE}
 
 
 def period_of_sql(date_sql: str) -> str:

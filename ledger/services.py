@@ -389,7 +389,6 @@ def _allocate(
             "bcap_amounts": list((balance_caps or {}).values()),
             "key": key,
             "cause": cause,
-            **effective.sql_params(),
         },
     )
     return cursor.fetchall()
