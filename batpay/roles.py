@@ -47,7 +47,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "statements.view_*",
     ),
     MANAGER: ("*.view_*", "*.export_*"),
-    CONTROLLER: ("*.view_*", "*.void_*"),
+    # Controllers also decide what happens to credit nothing will consume (ledger.services.apply_credit,
+    # refund_credit).
+    CONTROLLER: ("*.view_*", "*.void_*", "ledger.apply_credit", "ledger.refund_credit"),
 }
 
 

@@ -11,7 +11,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -20,8 +20,8 @@ from batpay.errors import DomainError
 from batpay.money import ZERO
 from batpay.periods import parse_period, period_end
 from ledger import selectors, services
-from ledger.forms import ChooseLeaseForm, InterimPaymentForm, VoidReasonForm
-from ledger.models import EntryType, ObligationBalance, Posting, Receipt
+from ledger.forms import ApplyCreditForm, ChooseLeaseForm, InterimPaymentForm, RefundCreditForm, VoidReasonForm
+from ledger.models import EntryType, ObligationBalance, Posting, Receipt, Refund
 
 RECENT_PERIODS = 12
 
@@ -272,6 +272,57 @@ class ObligationBalanceAdmin(ReadOnlyLedgerAdmin):
         return format_html('<a href="{}">postings</a>', url)
 
 
+class CreditWaitingFilter(admin.SimpleListFilter):
+    title = "credit"
+    parameter_name = "credit"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("waiting", "Credit waiting"),
+            ("ended", "Credit waiting on an ended lease"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("waiting", "ended"):
+            return queryset
+        credit = queryset.exclude(kind=Receipt.Kind.EARNINGS).filter(unapplied__gt=0)
+        if self.value() == "ended":
+            credit = credit.filter(lease__status__in=["TERMINATED", "EXPIRED", "CANCELLED"])
+        return credit
+
+
+def can_use_credit(request: HttpRequest) -> bool:
+    return request.user.has_perm("ledger.apply_credit") or request.user.has_perm("ledger.refund_credit")
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyLedgerAdmin):
+    list_display = (
+        "id",
+        "driver",
+        "lease",
+        "amount",
+        "method",
+        "reference",
+        "refunded_on",
+        "receipt_link",
+        "created_by",
+    )
+    list_filter = ("method", "refunded_on")
+    search_fields = (*DRIVER_AND_LEASE_SEARCH, "reference", "reason")
+    search_help_text = "Driver name or TLC license, lease number, reference or reason."
+    date_hierarchy = "refunded_on"
+    list_select_related = ("driver", "lease", "created_by")
+    readonly_fields = ("receipt_link",)
+
+    def get_queryset(self, request):
+        return selectors.refunds().order_by(*(self.get_ordering(request) or ["-id"]))
+
+    @admin.display(description="receipt")
+    def receipt_link(self, obj: Refund) -> str:
+        return admin_link("receipt", obj.receipt_id)
+
+
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyLedgerAdmin):
     list_display = (
@@ -288,14 +339,14 @@ class ReceiptAdmin(ReadOnlyLedgerAdmin):
         "created_at",
         "postings_link",
     )
-    list_filter = ("kind", "method", period_filter("period", "period"))
+    list_filter = ("kind", "method", CreditWaitingFilter, period_filter("period", "period"))
     search_fields = (*DRIVER_AND_LEASE_SEARCH, "idempotency_key", "note")
     search_help_text = "Driver name or TLC license, lease number, idempotency key or note."
     date_hierarchy = "received_on"
     list_select_related = ("driver", "lease", "created_by")
-    readonly_fields = ("postings_link",)
+    readonly_fields = ("postings_link", "credit_link")
     fieldsets = (
-        (None, {"fields": ("kind", "method", "amount", "unapplied", "period", "received_on", "note")}),
+        (None, {"fields": ("kind", "method", "amount", "unapplied", "credit_link", "period", "received_on", "note")}),
         ("Who", {"fields": ("driver", "lease")}),
         ("Audit", {"fields": ("idempotency_key", "created_by", "created_at", "postings_link")}),
     )
@@ -309,6 +360,13 @@ class ReceiptAdmin(ReadOnlyLedgerAdmin):
         url = reverse("admin:ledger_posting_changelist") + f"?receipt__id__exact={obj.pk}"
         return format_html('<a href="{}">postings</a>', url)
 
+    @admin.display(description="credit")
+    def credit_link(self, obj: Receipt) -> str:
+        if obj.kind == Receipt.Kind.EARNINGS or obj.unapplied <= 0:
+            return "—"
+        url = reverse("admin:ledger_receipt_credit", args=[obj.pk])
+        return format_html('{} waiting · <a href="{}">Apply or refund this credit…</a>', obj.unapplied, url)
+
     def get_urls(self):
         return [
             path(
@@ -316,8 +374,76 @@ class ReceiptAdmin(ReadOnlyLedgerAdmin):
                 self.admin_site.admin_view(self.interim_payment_view),
                 name="ledger_receipt_interim_payment",
             ),
+            path("<int:pk>/credit/", self.admin_site.admin_view(self.credit_view), name="ledger_receipt_credit"),
             *super().get_urls(),
         ]
+
+    def credit_view(self, request: HttpRequest, pk: int):
+        """A Controller's page for credit nothing will consume: apply it to a balance, or refund it."""
+        if not can_use_credit(request):
+            raise PermissionDenied
+        receipt = selectors.receipts().filter(pk=pk).first()
+        if receipt is None:
+            raise Http404(f"Receipt {pk} does not exist.")
+        posted = request.POST if request.method == "POST" else None
+        which = request.POST.get("do") if posted else None
+        apply_form = ApplyCreditForm(posted if which == "apply" else None, receipt=receipt)
+        refund_form = RefundCreditForm(posted if which == "refund" else None)
+        form = {"apply": apply_form, "refund": refund_form}.get(which)
+        if form is not None and form.is_valid():
+            data = form.cleaned_data
+            try:
+                if which == "apply":
+                    if not request.user.has_perm("ledger.apply_credit"):
+                        raise PermissionDenied
+                    posting = services.apply_credit(
+                        receipt_id=receipt.pk,
+                        balance_id=data["balance"].pk,
+                        amount=data["amount"],
+                        reason=data["reason"],
+                        actor=request.user,
+                    )
+                    done = format_html(
+                        "Applied {} of receipt {} to balance {}.",
+                        posting.amount,
+                        admin_link("receipt", receipt.pk),
+                        admin_link("obligationbalance", posting.obligation_id),
+                    )
+                else:
+                    if not request.user.has_perm("ledger.refund_credit"):
+                        raise PermissionDenied
+                    refund = services.refund_credit(
+                        receipt_id=receipt.pk,
+                        amount=data["amount"],
+                        method=data["method"],
+                        reference=data["reference"],
+                        refunded_on=data["refunded_on"],
+                        reason=data["reason"],
+                        actor=request.user,
+                    )
+                    done = format_html(
+                        "Refunded {} of receipt {} by {} ({}).",
+                        refund.amount,
+                        admin_link("receipt", receipt.pk),
+                        refund.get_method_display(),
+                        refund.reference,
+                    )
+            except DomainError as exc:
+                form.add_domain_error(exc)
+            else:
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:ledger_receipt_change", args=[receipt.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Credit of receipt #{receipt.pk}",
+            "opts": self.opts,
+            "receipt": receipt,
+            "apply_form": apply_form,
+            "refund_form": refund_form,
+            "can_apply": request.user.has_perm("ledger.apply_credit"),
+            "can_refund": request.user.has_perm("ledger.refund_credit"),
+        }
+        return TemplateResponse(request, "admin/ledger/receipt/credit.html", context)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "can_record_interim_payment": can_record_interim_payment(request)}

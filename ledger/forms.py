@@ -7,6 +7,7 @@ import uuid
 
 from django import forms
 
+from batpay.forms import ServiceErrorsMixin
 from batpay.money import MoneyFormField
 from leases.models import Driver, Lease
 from leases.selectors import lease_is_drivers
@@ -96,3 +97,52 @@ class InterimPaymentForm(forms.Form):
             for balance_id, name in self._allocation_fields()
             if self.cleaned_data.get(name) is not None
         ]
+
+
+class BalanceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ObligationBalance) -> str:
+        return (
+            f"{obj.lease.lease_number} · {obj.get_category_display()} {obj.source_reference} · "
+            f"due week of {obj.due_period} · owes {obj.outstanding}"
+        )
+
+
+def _reason_field() -> forms.CharField:
+    return forms.CharField(
+        min_length=VOID_REASON_MIN_LENGTH,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text=f"Why (at least {VOID_REASON_MIN_LENGTH} characters); it is recorded with the money's move.",
+    )
+
+
+class ApplyCreditForm(ServiceErrorsMixin, forms.Form):
+    """A Controller spends a receipt's credit on another open balance of its driver."""
+
+    service_names = {"balance": "balance_id"}
+
+    balance = BalanceChoiceField(queryset=ObligationBalance.objects.none(), label="Pay balance")
+    amount = MoneyFormField(required=False, help_text="Leave empty for all the credit (at most what the balance owes).")
+    reason = _reason_field()
+
+    def __init__(self, *args, receipt: Receipt, **kwargs):
+        super().__init__(*args, prefix="apply", **kwargs)
+        self.fields["balance"].queryset = (
+            ObligationBalance.objects.filter(driver_id=receipt.driver_id, status=ObligationBalance.Status.OPEN)
+            .exclude(category="TAXES")
+            .select_related("lease")
+            .order_by("priority", "due_period", "id")
+        )
+
+
+class RefundCreditForm(ServiceErrorsMixin, forms.Form):
+    """A Controller hands a receipt's credit back to the driver."""
+
+    amount = MoneyFormField(required=False, help_text="Leave empty to refund all the credit.")
+    method = forms.ChoiceField(choices=Receipt.Method.choices)
+    reference = forms.CharField(max_length=64, help_text="Check number, ACH trace or cash voucher.")
+    refunded_on = forms.DateField(required=False, help_text="Defaults to today; not in the future.")
+    reason = _reason_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="refund", **kwargs)

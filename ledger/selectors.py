@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Case, DecimalField, F, Prefetch, QuerySet, Sum, When
 
 from batpay.money import ZERO
-from ledger.models import EntryType, ObligationBalance, Posting, Receipt
+from ledger.models import EntryType, ObligationBalance, Posting, Receipt, Refund
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,10 @@ def postings_with_reversal() -> QuerySet[Posting]:
 
 def balances() -> QuerySet[ObligationBalance]:
     return ObligationBalance.objects.select_related("driver", "lease", "vehicle", "medallion")
+
+
+def refunds() -> QuerySet[Refund]:
+    return Refund.objects.select_related("driver", "lease", "created_by")
 
 
 def receipts() -> QuerySet[Receipt]:

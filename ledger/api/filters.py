@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from batpay.periods import parse_period
-from ledger.models import Category, EntryType, ObligationBalance, Posting, Receipt
+from ledger.models import Category, EntryType, ObligationBalance, Posting, Receipt, Refund
 
 # Ids are bigint: a larger number is a 400 here rather than an overflow in the database.
 MAX_ID = 2**63 - 1
@@ -90,7 +90,25 @@ class ReceiptFilter(_FleetFilters):
     period = PeriodFilter(field_name="period")
     received_from = filters.DateFilter(field_name="received_on", lookup_expr="gte")
     received_to = filters.DateFilter(field_name="received_on", lookup_expr="lte")
+    has_credit = filters.BooleanFilter(
+        method="filter_has_credit", label="Credit waiting (interim payments and prepayments with unapplied money)"
+    )
 
     class Meta:
         model = Receipt
+        fields: list[str] = []
+
+    def filter_has_credit(self, queryset, name, value):
+        credit = queryset.exclude(kind=Receipt.Kind.EARNINGS).filter(unapplied__gt=0)
+        return credit if value else queryset.exclude(pk__in=credit.values("pk"))
+
+
+class RefundFilter(_FleetFilters):
+    method = filters.ChoiceFilter(choices=Receipt.Method.choices)
+    receipt_id = IdFilter(field_name="receipt_id")
+    refunded_from = filters.DateFilter(field_name="refunded_on", lookup_expr="gte")
+    refunded_to = filters.DateFilter(field_name="refunded_on", lookup_expr="lte")
+
+    class Meta:
+        model = Refund
         fields: list[str] = []

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from batpay.money import MoneyField
 from leases.models import Driver, Lease
 from ledger.api.filters import MAX_ID
-from ledger.models import ObligationBalance, Posting, Receipt
+from ledger.models import ObligationBalance, Posting, Receipt, Refund
 
 
 class LedgerErrorSerializer(serializers.Serializer):
@@ -225,3 +225,45 @@ class DriverPositionSerializer(serializers.Serializer):
     as_of = serializers.DateField()
     outstanding = MoneyField()
     leases = LeasePositionSerializer(many=True)
+
+
+class ApplyCreditSerializer(serializers.Serializer):
+    balance_id = IdField(help_text="An open balance of the receipt's driver, on any lease; not TAXES.")
+    amount = MoneyField(required=False, help_text="Defaults to the credit, or the balance's outstanding if less.")
+    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text="At least 10 characters.")
+
+
+class RefundCreditSerializer(serializers.Serializer):
+    amount = MoneyField(required=False, help_text="Defaults to all the receipt's credit.")
+    method = serializers.ChoiceField(choices=Receipt.Method.choices)
+    reference = serializers.CharField(max_length=64, help_text="Check number, ACH trace or cash voucher.")
+    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text="At least 10 characters.")
+    refunded_on = serializers.DateField(required=False, help_text="Defaults to today; not in the future.")
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    receipt_id = serializers.IntegerField(read_only=True)
+    driver_id = serializers.IntegerField(read_only=True)
+    driver_name = serializers.CharField(source="driver.full_name", read_only=True)
+    lease_id = serializers.IntegerField(read_only=True)
+    lease_number = serializers.CharField(source="lease.lease_number", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "receipt_id",
+            "driver_id",
+            "driver_name",
+            "lease_id",
+            "lease_number",
+            "amount",
+            "method",
+            "reference",
+            "reason",
+            "refunded_on",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -10,12 +10,19 @@ router = ApiRouter()
 router.register("postings", views.PostingViewSet, basename="ledger-posting")
 router.register("balances", views.BalanceViewSet, basename="ledger-balance")
 router.register("receipts", views.ReceiptViewSet, basename="ledger-receipt")
+router.register("refunds", views.RefundViewSet, basename="ledger-refund")
 
 urlpatterns = [
     *either_slash(
         [
             path("postings/<int:pk>/void", views.PostingVoidView.as_view(), name="ledger-posting-void"),
             path("interim-payments/", views.InterimPaymentView.as_view(), name="ledger-interim-payment"),
+            path(
+                "receipts/<int:pk>/apply-credit",
+                views.ReceiptApplyCreditView.as_view(),
+                name="ledger-receipt-apply-credit",
+            ),
+            path("receipts/<int:pk>/refund", views.ReceiptRefundView.as_view(), name="ledger-receipt-refund"),
             path("drivers/<int:driver_id>/balances", views.DriverBalancesView.as_view(), name="ledger-driver-balances"),
         ]
     ),

@@ -15,8 +15,9 @@ from batpay.errors import NotFound
 from batpay.money import ZERO
 from leases.models import Driver
 from ledger import selectors, services
-from ledger.api.filters import BalanceFilter, PostingFilter, ReceiptFilter
+from ledger.api.filters import BalanceFilter, PostingFilter, ReceiptFilter, RefundFilter
 from ledger.api.serializers import (
+    ApplyCreditSerializer,
     AsOfQuerySerializer,
     DriverPositionSerializer,
     InterimPaymentResultSerializer,
@@ -27,6 +28,8 @@ from ledger.api.serializers import (
     PostingVoidSerializer,
     ReceiptDetailSerializer,
     ReceiptSerializer,
+    RefundCreditSerializer,
+    RefundSerializer,
 )
 
 ERRORS = {400: LedgerErrorSerializer, 401: LedgerErrorSerializer, 403: LedgerErrorSerializer}
@@ -78,6 +81,71 @@ class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return ReceiptDetailSerializer if self.action == "retrieve" else ReceiptSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Refunds of credit", responses={200: RefundSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(summary="One refund", responses={200: RefundSerializer, **READ_ERRORS}),
+)
+class RefundViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = RefundSerializer
+    filterset_class = RefundFilter
+    ordering_fields = ["id", "amount", "refunded_on", "created_at"]
+
+    def get_queryset(self):
+        return selectors.refunds()
+
+
+class ReceiptApplyCreditView(APIView):
+    action_permissions = {"POST": ["ledger.apply_credit"]}
+
+    @extend_schema(
+        summary="Apply a receipt's credit to a balance",
+        description="Spends an interim payment's or prepayment's unapplied money on an open balance of the same "
+        "driver, on any lease (not TAXES) — credit a terminated lease will never use. Returns the payment posting. "
+        "Controllers only.",
+        request=ApplyCreditSerializer,
+        responses={201: PostingSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+    )
+    def post(self, request, pk: int):
+        serializer = ApplyCreditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        posting = services.apply_credit(
+            receipt_id=pk,
+            balance_id=data["balance_id"],
+            amount=data.get("amount"),
+            reason=data["reason"],
+            actor=request.user,
+        )
+        body = PostingSerializer(selectors.postings_with_reversal().get(pk=posting.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ReceiptRefundView(APIView):
+    action_permissions = {"POST": ["ledger.refund_credit"]}
+
+    @extend_schema(
+        summary="Refund a receipt's credit to the driver",
+        description="Hands an interim payment's or prepayment's unapplied money back to the driver (cash, check "
+        "or ACH, with its reference); no charge can take it afterwards. Controllers only.",
+        request=RefundCreditSerializer,
+        responses={201: RefundSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+    )
+    def post(self, request, pk: int):
+        serializer = RefundCreditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        refund = services.refund_credit(
+            receipt_id=pk,
+            amount=data.get("amount"),
+            method=data["method"],
+            reference=data["reference"],
+            reason=data["reason"],
+            refunded_on=data.get("refunded_on"),
+            actor=request.user,
+        )
+        return Response(RefundSerializer(selectors.refunds().get(pk=refund.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class PostingVoidView(APIView):
