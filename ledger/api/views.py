@@ -153,8 +153,10 @@ class PostingVoidView(APIView):
 
     @extend_schema(
         summary="Void a posting",
-        description="Reverses the posting (a CREDIT reopens its balance and returns the money to its receipt; "
-        "a DEBIT first releases the payments on its obligation). Returns the reversal. Controllers only.",
+        description="Reverses the posting, dated today (a CREDIT reopens its balance and returns the money to its "
+        "receipt; a DEBIT first releases the payments on its obligation). Money handed back is spent at once: "
+        "credit pays the lease's open LEASE balances oldest first; earnings pay what the driver owes through "
+        "this week in priority order, the rest is due to the driver. Returns the reversal. Controllers only.",
         request=PostingVoidSerializer,
         responses={200: PostingSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
     )
