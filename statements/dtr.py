@@ -166,8 +166,10 @@ def reported_periods(periods) -> set[dt.date]:
     """
     periods = sorted(set(periods))
     with connection.cursor() as cursor:
-        for period in periods:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [_lock_key(period)])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtext(k)) FROM unnest(%s::text[]) AS k ORDER BY k",
+            [[_lock_key(period) for period in periods]],
+        )
         cursor.execute("SELECT DISTINCT period FROM ledger_drivertransactionreport WHERE period = ANY(%s)", [periods])
         return {row[0] for row in cursor.fetchall()}
 

@@ -370,6 +370,13 @@ def every_list_has_rows(fleet, admin_api):
         assert admin_api.post(f"/api/loans/{loan}/confirm").status_code == 200
         posted = admin_api.post("/api/repairs/installments/post", {"installment_ids": [f"{repair}-01"]}, format="json")
         assert posted.status_code == 200, posted.json()
+        credit = admin_api.post(
+            "/api/ledger/interim-payments/",
+            {**driver, "amount": "9000.00", "payment_method": "CASH"},  # more than any rent: credit is left
+            format="json",
+        ).json()["receipt"]["id"]
+        refund = {"method": "CASH", "reference": f"V-{n}", "reason": "Paid back at the window", "amount": "1.00"}
+        assert admin_api.post(f"/api/ledger/receipts/{credit}/refund", refund, format="json").status_code == 201
         import_lines(
             [
                 trip(f"T{n}-1", lease.primary_driver, lease.medallion, monday),
