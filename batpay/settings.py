@@ -194,6 +194,7 @@ SPECTACULAR_SETTINGS = {
         "RequestedPlanStatusEnum": "plans.lifecycle.RequestedStatus",
         "DtrStatusEnum": "statements.models.DriverTransactionReport.Status",
         "ReceiptKindEnum": "ledger.models.Receipt.Kind",
+        "PaymentMethodEnum": "ledger.models.Receipt.Method",
         "TripRowKindEnum": "statements.models.TripImportRow.Kind",
     },
 }

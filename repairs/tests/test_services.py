@@ -269,16 +269,28 @@ def test_earnings_pay_off_a_plan_which_closes_and_a_void_reopens_it(make_repair,
     invoice.refresh_from_db()
     assert invoice.status == "OPEN"
 
-    receipt = ledger.apply_earnings(driver=driver, lease=lease, period=P5, amount=D("1000.00"), actor=finance)
+    ledger.apply_earnings(driver=driver, lease=lease, period=P5, amount=D("300.00"), actor=finance)
+    assert statuses(invoice) == ["PAID", "PAID", "PAID", "PAID", "POSTED"]
+    last = RepairInstallment.objects.get(installment_id=f"{invoice.repair_id}-05")
+    balance = obligation_balances(category="REPAIRS", source_references=[last.installment_id])[last.installment_id]
+    receipt = ledger.apply_interim_payment(
+        driver=driver,
+        lease=lease,
+        amount=D("50.00"),
+        method="CASH",
+        allocations=[ledger.Allocation(balance_id=balance.balance_id, amount=D("50.00"))],
+        actor=finance,
+    )
     assert set(statuses(invoice)) == {"PAID"}
     invoice.refresh_from_db()
     assert invoice.status == "CLOSED"
     assert AuditEvent.objects.filter(action="repairs.close", object_id=invoice.repair_id).exists()
 
-    # Voiding the payment of the last installment reopens it, and the plan with it.
-    last = RepairInstallment.objects.get(installment_id=f"{invoice.repair_id}-05")
+    # Voiding the cashier's payment of the last installment reopens it, and the plan with it (the
+    # money waits on the receipt as credit: credit pays rent only). A voided *earnings* payment
+    # would be paid again at once from the earnings it hands back (docs/rules.md, "Voids").
     payment = receipt.postings.get(obligation__source_reference=last.installment_id)
-    ledger.void_posting(posting=payment, reason="earnings file was wrong", actor=finance)
+    ledger.void_posting(posting=payment, reason="cash counted twice", actor=finance)
     last.refresh_from_db()
     invoice.refresh_from_db()
     assert (last.status, invoice.status) == ("POSTED", "OPEN")
