@@ -164,13 +164,14 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
 # WhiteNoise serves STATIC_ROOT (filled by `collectstatic`, which `manage.py serve` runs) from the
 # web process, compressed. Production names every file by its content hash and lets browsers cache
-# it for ever; elsewhere the names stay plain, so tests and a fresh checkout need no manifest.
+# it for ever; elsewhere the names stay plain, so tests and a fresh checkout need no manifest, and
+# a file is compressed again only when it changed (batpay.staticfiles).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
-        else "whitenoise.storage.CompressedStaticFilesStorage"
+        else "batpay.staticfiles.ChangedOnlyCompressedStaticFilesStorage"
     },
 }
 
