@@ -175,6 +175,18 @@ def test_a_login_without_a_field_or_with_an_overlong_username_is_a_400_naming_it
     assert not AccessAttempt.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["username", "password"])
+@pytest.mark.parametrize("text", ["ma\\u0000ra", "ma\\ud800ra"], ids=["nul", "lone-surrogate"])
+def test_a_nul_or_a_lone_surrogate_in_a_login_is_a_400_naming_the_field(mara, field, text):
+    body = {"username": '"mara"', "password": f'"{PASSWORD}"', field: f'"{text}"'}
+    raw = "{" + ", ".join(f'"{name}": {value}' for name, value in body.items()) + "}"
+
+    answer = APIClient().post(TOKEN_URL, raw, content_type="application/json")
+
+    assert field in assert_error(answer, 400, "invalid")["fields"]
+    assert not AccessAttempt.objects.exists()
+
+
 # --- the login guard: admin ----------------------------------------------------------------------
 
 

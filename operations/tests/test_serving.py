@@ -216,6 +216,7 @@ def test_gunicorn_serves_the_admin_and_whitenoise_the_static_files_over_https_on
                 assert web.poll() is None and time.monotonic() < deadline, "gunicorn did not come up"
                 time.sleep(0.2)
         plain = _get(port, "/admin/login/")
+        metrics = _get(port, "/metrics")  # Prometheus scrapes gunicorn directly, over plain HTTP
         stylesheet = re.search(rb'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', login.body)
         assert stylesheet, login.body[:2000]
         static = _get(port, stylesheet.group(1).decode(), **{"X-Forwarded-Proto": "https", "Accept-Encoding": "gzip"})
@@ -233,6 +234,8 @@ def test_gunicorn_serves_the_admin_and_whitenoise_the_static_files_over_https_on
     assert "Secure" in login.getheader("Set-Cookie", "")
     assert plain.status == 301
     assert plain.getheader("Location") == "https://127.0.0.1/admin/login/"
+    assert metrics.status == 200
+    assert b"batpay_up 1.0" in metrics.body
     assert static.status == 200
     assert static.getheader("Content-Encoding") == "gzip"
     assert "immutable" in static.getheader("Cache-Control")

@@ -38,6 +38,7 @@ class Command(BaseCommand):
         self._ensure_demo(opts["demo_leases"])
         if _has_command("setup_schedules"):
             call_command("setup_schedules")
+        self.stdout.write("Collecting static files (the first time takes a while: they are compressed)…")
         call_command("collectstatic", interactive=False, verbosity=0)
 
         python = sys.executable
