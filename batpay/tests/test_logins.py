@@ -53,7 +53,7 @@ def mara(make_user):
 
 
 def test_the_defaults_are_ten_failures_and_a_fifteen_minute_cool_off():
-    assert django_settings.AXES_FAILURE_LIMIT == 10
+    assert (django_settings.LOGIN_FAILURE_LIMIT, django_settings.AXES_FAILURE_LIMIT) == (10, 11)
     assert django_settings.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
 
 
@@ -63,16 +63,16 @@ def test_the_11th_wrong_password_within_a_minute_is_refused_then_even_the_right_
     answers = [log_in(client, "mara", f"wrong-{n}") for n in range(1, 12)]
     right_while_locked = log_in(client, "mara", PASSWORD)
 
-    for answer in answers[:9]:
+    for answer in answers[:10]:
         assert_error(answer, 400, "invalid")
-    # The 10th failure sets the lock and says so; from the 11th on nothing is checked.
-    for answer in [*answers[9:], right_while_locked]:
+    # Ten wrong passwords are each told so; the 11th is refused, and from then on nothing is checked.
+    for answer in [*answers[10:], right_while_locked]:
         body = assert_error(answer, 429, "throttled")
         assert "token" not in body
         assert "Too many failed logins" in body["message"]
         assert 0 < int(answer["Retry-After"]) <= 15 * 60
     assert not AuthToken.objects.exists()
-    assert AccessAttempt.objects.get().failures_since_start == 10  # refused attempts are not counted
+    assert AccessAttempt.objects.get().failures_since_start == 11  # attempts refused later are not counted
 
     travel_past_cool_off()
     after = log_in(client, "mara", PASSWORD)
@@ -85,7 +85,7 @@ def test_the_11th_wrong_password_within_a_minute_is_refused_then_even_the_right_
 
 def test_retry_after_counts_down_from_the_last_counted_failure(mara):
     client = APIClient()
-    for n in range(10):
+    for n in range(11):
         log_in(client, "mara", f"wrong-{n}")
 
     travel_past_cool_off(seconds=10 * 60)
@@ -97,14 +97,14 @@ def test_retry_after_counts_down_from_the_last_counted_failure(mara):
 
 
 def test_the_limit_and_the_cool_off_are_settings(mara, settings):
-    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_FAILURE_LIMIT = 3 + 1  # what LOGIN_FAILURE_LIMIT=3 sets
     settings.AXES_COOLOFF_TIME = timedelta(minutes=2)
     client = APIClient()
 
-    answers = [log_in(client, "mara", "wrong").status_code for _ in range(4)]
+    answers = [log_in(client, "mara", "wrong").status_code for _ in range(5)]
     locked = log_in(client, "mara", PASSWORD)
 
-    assert answers == [400, 400, 429, 429]
+    assert answers == [400, 400, 400, 429, 429]
     assert_error(locked, 429, "throttled")
     assert int(locked["Retry-After"]) <= 120
     travel_past_cool_off()
@@ -114,7 +114,7 @@ def test_the_limit_and_the_cool_off_are_settings(mara, settings):
 def test_the_lock_is_for_that_username_from_that_address(mara, make_user):
     make_user("Manager", username="otto")
     attacker = APIClient(REMOTE_ADDR="203.0.113.9")
-    for _ in range(10):
+    for _ in range(11):
         log_in(attacker, "mara", "wrong")
 
     assert_error(log_in(attacker, "mara", PASSWORD), 429, "throttled")
@@ -148,7 +148,7 @@ def test_a_successful_login_clears_the_failures(mara):
 def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(mara, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     client = APIClient(REMOTE_ADDR="10.0.0.2")  # the proxy
-    for n in range(10):
+    for n in range(11):
         # A client may prepend anything; the proxy appends the address it saw.
         log_in(client, "mara", "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.9")
 
@@ -200,10 +200,10 @@ def test_the_admin_login_locks_out_after_ten_failures_even_the_right_password(cl
     answers = [admin_login(client, "boss", f"wrong-{n}") for n in range(11)]
     right_while_locked = admin_login(client, "boss", PASSWORD)
 
-    for answer in answers[:9]:
+    for answer in answers[:10]:
         assert answer.status_code == 200  # the form again, with its error
         assert b"Please enter the correct username and password" in answer.content
-    for answer in [*answers[9:], right_while_locked]:
+    for answer in [*answers[10:], right_while_locked]:
         assert answer.status_code == 429
         assert b"Login locked" in answer.content
         assert 0 < int(answer["Retry-After"]) <= 15 * 60
@@ -218,7 +218,7 @@ def test_the_admin_login_locks_out_after_ten_failures_even_the_right_password(cl
 
 
 def test_api_and_admin_failures_share_one_count(client, mara):
-    for _ in range(5):
+    for _ in range(6):
         admin_login(client, "mara", "wrong")
     for _ in range(5):
         log_in(APIClient(), "mara", "wrong")
