@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from leases.testing import FleetFactory
@@ -54,12 +54,13 @@ def make_user(db):
 
 @pytest.fixture
 def api_client_for(db):
-    """api_client_for(user) → an APIClient that sends the user's Bearer token."""
+    """api_client_for(user) → an APIClient that sends a new Bearer token of the user (knox's, as
+    POST /api/auth/token/ issues)."""
 
     def client_for(user) -> APIClient:
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+        _, token = AuthToken.objects.create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         return client
 
     return client_for

@@ -1,12 +1,14 @@
 """Settings for the BAT Payment Engine. Everything an operator sets comes from the environment.
 
-Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS. With those
-unset the project runs on one machine: an embedded PostgreSQL and a file-system broker, both
-under BATPAY_DATA_DIR (default `.data/`).
+Production sets BATPAY_PRODUCTION=1, DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and
+ALLOWED_HOSTS (README, "Production"): then the site is HTTPS only behind a proxy and
+`manage.py check --deploy` is clean. With those unset the project runs on one machine: an
+embedded PostgreSQL and a file-system broker, both under BATPAY_DATA_DIR (default `.data/`).
 """
 
 import os
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,11 +32,15 @@ DATA_DIR = Path(os.environ.get("BATPAY_DATA_DIR") or BASE_DIR / ".data").resolve
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG")
+# Production: served over HTTPS behind a proxy that sets X-Forwarded-Proto (README, "Production").
+PRODUCTION = env_bool("BATPAY_PRODUCTION")
 
 
 def _secret_key() -> str:
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
+    if PRODUCTION:
+        raise ImproperlyConfigured("BATPAY_PRODUCTION=1 needs SECRET_KEY (50 or more random characters).")
     # A single-machine install keeps a generated key beside its data, so sessions and tokens
     # survive restarts without anybody having to invent one.
     key_file = DATA_DIR / "secret_key"
@@ -45,6 +51,8 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+if PRODUCTION and not os.environ.get("ALLOWED_HOSTS", "").strip():
+    raise ImproperlyConfigured("BATPAY_PRODUCTION=1 needs ALLOWED_HOSTS (the host names the site answers to).")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -72,7 +80,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",  # PostgreSQL only: its index operator classes (repairs' invoice-number prefix index)
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -83,12 +92,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from STATIC_ROOT, before sessions or anything else is looked at.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login the login guard refused into its lockout answer (batpay.login_guard.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "batpay.urls"
@@ -149,6 +162,51 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
+# WhiteNoise serves STATIC_ROOT (filled by `collectstatic`, which `manage.py serve` runs) from the
+# web process, compressed. Production names every file by its content hash and lets browsers cache
+# it for ever; elsewhere the names stay plain, so tests and a fresh checkout need no manifest, and
+# a file is compressed again only when it changed (batpay.staticfiles).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "batpay.staticfiles.ChangedOnlyCompressedStaticFilesStorage"
+    },
+}
+
+# --- logins and tokens (docs/rules.md, "Logins and tokens") -----------------------------------
+# django-axes counts failed logins (API token and admin alike) in the database every process
+# shares. LOGIN_FAILURE_LIMIT failures for one username from one address, none more than the
+# cool-off apart, lock that pair out until LOGIN_COOLOFF_MINUTES after the last one.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+# Axes answers the failure that reaches its limit with the lockout itself: one more than the failures
+# allowed, so the first LOGIN_FAILURE_LIMIT wrong passwords are each told so and the next is refused.
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT + 1
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out are refused without being counted: the lock ends a cool-off after the
+# failure that set it, however often a script keeps knocking.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "batpay.login_guard.client_ip"
+AXES_LOCKOUT_CALLABLE = "batpay.login_guard.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # failures are what it keeps; logins and logouts are not logged
+# How many proxies in front of the web process append to X-Forwarded-For (the client's address is
+# the entry the outermost trusted proxy wrote). 0: the address of the connection itself.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if PRODUCTION else "0"))
+
+# API tokens (django-rest-knox): only a SHA-512 digest is stored; each expires API_TOKEN_TTL_HOURS
+# after it was issued; DELETE /api/auth/token/ revokes the one that authenticated the request.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=float(os.environ.get("API_TOKEN_TTL_HOURS", "12"))),
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "AUTO_REFRESH": False,
+}
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -271,3 +329,17 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+
+# --- production: HTTPS only, behind a proxy (`manage.py check --deploy` is clean) ---------------
+if PRODUCTION:
+    # The proxy terminates TLS and says so in X-Forwarded-Proto; it must overwrite whatever a
+    # client sent in that header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Prometheus scrapes the web process directly, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics/?$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

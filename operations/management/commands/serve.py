@@ -1,7 +1,9 @@
 """`manage.py serve`: the whole product on one machine — web, Celery worker and beat.
 
 Migrates, creates the `admin` superuser when there is none, loads the demo fleet into an empty
-database, then runs the three processes until Ctrl-C (or SIGTERM), which stops them all.
+database, collects the static files, then runs the three processes until Ctrl-C (or SIGTERM),
+which stops them all. The web process is gunicorn, as in production (README, "Production"); its
+static files are served by WhiteNoise from STATIC_ROOT.
 """
 
 import os
@@ -25,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--demo-leases", type=int, default=int(os.environ.get("DEMO_LEASES", "50")))
+        parser.add_argument(
+            "--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")), help="gunicorn workers"
+        )
         parser.add_argument("--no-worker", action="store_true", help="web server only")
 
     def handle(self, *args, **opts):
@@ -33,12 +38,11 @@ class Command(BaseCommand):
         self._ensure_demo(opts["demo_leases"])
         if _has_command("setup_schedules"):
             call_command("setup_schedules")
+        self.stdout.write("Collecting static files (the first time takes a while: they are compressed)…")
+        call_command("collectstatic", interactive=False, verbosity=0)
 
         python = sys.executable
-        manage = str(settings.BASE_DIR / "manage.py")
-        procs = {
-            "web": [python, manage, "runserver", f"{opts['host']}:{opts['port']}", "--noreload", "--insecure"],
-        }
+        procs = {"web": web_command(opts["host"], opts["port"], workers=opts["web_workers"])}
         if not opts["no_worker"]:
             procs["worker"] = [
                 python,
@@ -113,6 +117,22 @@ class Command(BaseCommand):
         empty = not any(model.objects.exists() for model in (Driver, Vehicle, Medallion, Lease))
         if leases and empty:
             call_command("seed_demo", leases=leases, with_users=True)
+
+
+def web_command(host: str, port: str | int, *, workers: int) -> list[str]:
+    """The web process: gunicorn on the WSGI application, access log to stdout (README, "Production")."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "batpay.wsgi",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+    ]
 
 
 def _has_command(name: str) -> bool:
