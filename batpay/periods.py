@@ -1,22 +1,81 @@
-"""Payment periods: weeks from Sunday 00:00 to Saturday 23:59:59 in New York, named by the Sunday.
+"""Payment periods: weeks from Sunday 00:00 to Saturday 23:59:59 in New York, named by the Sunday,
+and the clock they are read on.
 
 Nobody else does weekday arithmetic: use these.
+
+The clock (docs/rules.md, "Clock"): an instant's date, and so its period, is its date in New York.
+Wall times read from files go through `read_time`, which turns them into UTC instants: a New York
+wall time that does not exist (the hour skipped when clocks go forward) is read with the offset in
+force before the change, a wall time that happens twice (the hour repeated when they go back) as
+its first occurrence. Durations and orders are computed on those UTC instants, never on wall times:
+Python compares two datetimes of the same `tzinfo` by their wall time, ignoring the change.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 WEEK = dt.timedelta(days=7)
+SKIPPED = "skipped"
+REPEATED = "repeated"
+
+
+def local_zone() -> ZoneInfo:
+    """The business's clock: settings.TIME_ZONE (America/New_York), whatever zone is active."""
+    return timezone.get_default_timezone()
+
+
+def local_date(instant: dt.datetime) -> dt.date:
+    """The New York date of an instant; a naive datetime is a New York wall time already."""
+    if timezone.is_aware(instant):
+        return instant.astimezone(local_zone()).date()
+    return instant.date()
+
+
+def local_instant(wall: dt.datetime) -> dt.datetime:
+    """The instant, in UTC, of a naive New York wall time. A time in the hour skipped when clocks
+    go forward is read with the offset before the change (02:30 EST, which is 03:30 EDT); a time
+    in the hour repeated when they go back is its first occurrence (EDT). Both are Python's
+    `fold=0`; PostgreSQL reads the first the same way but the second as standard time, which is
+    why wall times are never handed to it as text. OverflowError at the ends of the calendar."""
+    return wall.replace(tzinfo=local_zone(), fold=0).astimezone(dt.UTC)
+
+
+def clock_change(wall: dt.datetime) -> str | None:
+    """SKIPPED for a naive New York wall time that never happened, REPEATED for one that happened
+    twice, None for every other."""
+    zone = local_zone()
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    return SKIPPED if first.utcoffset() < second.utcoffset() else REPEATED
+
+
+class OutsideCalendar(ValueError):
+    """A time that is ISO 8601 but cannot be an instant of Python's calendar (years 1 to 9999) in UTC."""
+
+
+def read_time(text: str) -> dt.datetime:
+    """An ISO 8601 date and time from a file, as an instant in UTC: with an offset it is exact,
+    without one it is New York time (`local_instant`). ValueError if it is not one or lies
+    outside the calendar once converted (OutsideCalendar)."""
+    if not (text.isascii() and text.isprintable()):  # fromisoformat would stop at a NUL and take the rest
+        raise ValueError(f"{text!r} is not ISO 8601")
+    value = dt.datetime.fromisoformat(text)
+    try:
+        return local_instant(value) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise OutsideCalendar(f"{text!r} lies outside the calendar") from exc
 
 
 def period_start(day: dt.date) -> dt.date:
-    """The Sunday that starts the period containing `day`."""
+    """The Sunday that starts the period containing `day` (an instant: its New York date)."""
     if isinstance(day, dt.datetime):
-        day = timezone.localtime(day).date() if timezone.is_aware(day) else day.date()
+        day = local_date(day)
     return day - dt.timedelta(days=(day.weekday() + 1) % 7)
 
 

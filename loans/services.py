@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from batpay.errors import InvalidInput
 from batpay.money import ZERO, to_money
+from batpay.periods import local_date
 from leases.models import Driver, Lease
 from loans.interest import check_loan_date, loan_schedule
 from loans.models import Loan
@@ -82,7 +83,7 @@ def _clean_date(value, field: str, errors: dict[str, str], *, today: dt.date) ->
     if value is None or value == "":
         return today
     if isinstance(value, dt.datetime):
-        value = value.date()
+        value = local_date(value)
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value.strip())

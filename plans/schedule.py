@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from batpay.errors import InvalidInput
-from batpay.periods import WEEK, is_period_start, next_period, period_end, period_start
+from batpay.periods import WEEK, is_period_start, local_date, next_period, period_end, period_start
 from plans.matrix import MAX_INSTALLMENTS
 
 CURRENT = "CURRENT"
@@ -36,7 +36,7 @@ def resolve_start_week(value: str | dt.date | None, *, entry_date: dt.date, fiel
     Anything else is an InvalidInput naming `field`.
     """
     if isinstance(value, dt.datetime):
-        value = value.date()
+        value = local_date(value)
     if isinstance(value, str):
         text = value.strip()
         try:

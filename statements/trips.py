@@ -8,7 +8,12 @@ York time) for its medallion whose primary or additional driver holds the trip's
 Re-importing changes nothing: a trip id already on file with the same figures is counted as
 already imported; with different figures it is refused. Rows that do not become trips — bad
 data, no matching lease, or a week whose earnings are already closed — are kept for review
-with their line number and reason; they never stop the good rows.
+with their line number and reason; they never stop the good rows. That holds for a row only the
+database refuses too: the COPY and the insert run in savepoints and find such rows by halving
+(`batpay.imports.write_or_isolate`), so a good file keeps its few bulk statements.
+
+Times are instants: `batpay.periods.read_time` reads the file's wall times across both changes
+of the clock, and every order and duration is taken on UTC instants (docs/rules.md, "Clock").
 """
 
 from __future__ import annotations
@@ -20,16 +25,25 @@ import io
 import re
 from decimal import Decimal
 from typing import IO
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from batpay.audit import audit
 from batpay.errors import InvalidInput
+from batpay.imports import storable, text_problem, write_or_isolate
 from batpay.money import MoneyInputError, parse_money
-from batpay.periods import period_start
+from batpay.periods import (
+    REPEATED,
+    SKIPPED,
+    OutsideCalendar,
+    clock_change,
+    local_date,
+    local_instant,
+    local_zone,
+    period_start,
+    read_time,
+)
 from batpay.steps import Progress
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, Lease
 from statements.audit import StatementAction
@@ -58,6 +72,8 @@ PAYMENT_TYPES = ("CARD", "CASH")
 # No taxi trip costs this much; a larger figure is a typing or export error, not a fare.
 MAX_TRIP_AMOUNT = Decimal("10000.00")
 MAX_TRIP_ID_LENGTH = 64
+# Checked rows are COPYed in chunks of this many, each in a savepoint (a refused chunk is halved).
+STAGE_CHUNK = 5000
 
 _LICENSE = re.compile(TLC_LICENSE_RE)
 _MEDALLION = re.compile(MEDALLION_RE)
@@ -84,14 +100,42 @@ class _HashingReader(io.RawIOBase):
         return len(chunk)
 
 
-def _local_time(text: str, tz: ZoneInfo) -> dt.datetime:
-    """ISO 8601; a time without an offset is New York time (an ambiguous hour at the end of
-    daylight saving time is read as its first occurrence)."""
-    value = dt.datetime.fromisoformat(text)
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+def _span(delta: dt.timedelta) -> str:
+    minutes, seconds = divmod(int(delta.total_seconds()), 60)
+    hours, minutes = divmod(minutes, 60)
+    if not hours and not minutes:
+        return f"{seconds} s"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple | None, list[str]]:
+def _clock_notes(times: dict[str, str]) -> str:
+    """How wall times at a change of the clock were read, for a reason that would puzzle without it."""
+    found: dict[str, list[tuple[str, dt.datetime]]] = {SKIPPED: [], REPEATED: []}
+    for name, text in times.items():
+        wall = dt.datetime.fromisoformat(text)
+        change = clock_change(wall) if wall.tzinfo is None else None
+        if change:
+            found[change].append((name, wall))
+    notes = []
+    for change, walls in found.items():
+        if not walls:
+            continue
+        which = " and ".join(f"{name} {wall:%H:%M}" for name, wall in walls)
+        verb = "is" if len(walls) == 1 else "are"
+        day = walls[0][1]
+        if change == SKIPPED:
+            read = " and ".join(f"{local_instant(wall).astimezone(local_zone()):%H:%M %Z}" for _, wall in walls)
+            notes.append(f"{which} {verb} in the hour skipped on {day:%Y-%m-%d} (clocks went forward), read as {read}")
+        else:
+            second = day.replace(tzinfo=local_zone(), fold=1).isoformat()[-6:]
+            notes.append(
+                f"{which} {verb} in the hour repeated on {day:%Y-%m-%d} (clocks went back), read as its first "
+                f"occurrence; the offset {second} gives the second"
+            )
+    return "".join(f" ({note})" for note in notes)
+
+
+def _check_row(values: list[str], now: dt.datetime) -> tuple[tuple | None, list[str]]:
     """The row as typed values for the staging table, or the problems found (all of them)."""
     problems: list[str] = []
     trip_id, license_, medallion, start_text, end_text, payment_type = (v.strip() for v in values[:6])
@@ -99,23 +143,34 @@ def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple
         problems.append("trip_id is empty")
     elif len(trip_id) > MAX_TRIP_ID_LENGTH:
         problems.append(f"trip_id is longer than {MAX_TRIP_ID_LENGTH} characters")
+    elif problem := text_problem("trip_id", trip_id):
+        problems.append(problem)
     if not _LICENSE.match(license_):
         problems.append(f"tlc_license {license_!r} is not 7 digits")
     medallion = medallion.upper()
     if not _MEDALLION.match(medallion):
         problems.append(f"medallion {medallion!r} is not like 2Y47")
-    times = []
+    times = []  # UTC instants: ordered and subtracted as such, never as wall times
     for name, text in (("start_time", start_text), ("end_time", end_text)):
         try:
-            times.append(_local_time(text, tz))
+            times.append(read_time(text))
+        except OutsideCalendar:
+            problems.append(f"{name} {text!r} is outside the calendar")
         except ValueError:
             problems.append(f"{name} {text!r} is not an ISO 8601 date and time")
+    period = None
     if len(times) == 2:
         start, end = times
         if end < start:
-            problems.append("end_time is before start_time")
+            notes = _clock_notes({"start_time": start_text, "end_time": end_text})
+            problems.append(f"end_time is {_span(start - end)} before start_time{notes}")
         if start > now:
             problems.append("start_time is in the future")
+        try:
+            trip_date = local_date(start)
+            period = period_start(trip_date)
+        except OverflowError:  # 0001-01-01: its week would start in year 0
+            problems.append(f"start_time {start_text!r} is outside the calendar")
     payment_type = payment_type.upper()
     if payment_type not in PAYMENT_TYPES:
         problems.append(f"payment_type {payment_type!r} is not CARD or CASH")
@@ -138,7 +193,6 @@ def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple
             problems.append(f"total_amount {amounts['total_amount']} is not the sum of the other amounts ({parts})")
     if problems:
         return None, problems
-    trip_date = times[0].date()
     row = (
         trip_id,
         license_,
@@ -146,9 +200,11 @@ def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple
         times[0],
         times[1],
         trip_date,
-        period_start(trip_date),
+        period,
         payment_type,
         *(amounts[name] for name in MONEY_COLUMNS),
+        start_text,
+        end_text,
     )
     return row, []
 
@@ -181,12 +237,14 @@ CREATE TEMP TABLE trip_staging (
     start_time timestamptz, end_time timestamptz, trip_date date, period date, payment_type text,
     fare numeric(12,2), tips numeric(12,2), tolls numeric(12,2), mta_surcharge numeric(12,2),
     improvement_surcharge numeric(12,2), congestion_fee numeric(12,2), cbdt_fee numeric(12,2),
-    airport_fee numeric(12,2), total_amount numeric(12,2),
+    airport_fee numeric(12,2), total_amount numeric(12,2), start_text text, end_text text,
     outcome text, reason text, lease_id bigint, driver_id bigint, medallion_id bigint
 ) ON COMMIT DROP
 """
-_STAGED_COLUMNS = "line, trip_id, tlc, medallion, start_time, end_time, trip_date, period, payment_type, " + ", ".join(
-    MONEY_COLUMNS
+_STAGED_COLUMNS = (
+    "line, trip_id, tlc, medallion, start_time, end_time, trip_date, period, payment_type, "
+    + ", ".join(MONEY_COLUMNS)
+    + ", start_text, end_text"
 )
 
 _SAME_FIGURES = " AND ".join(
@@ -238,17 +296,17 @@ INSERT INTO ledger_trip
      {money}, batch_id, created_at)
 SELECT trip_id, lease_id, driver_id, medallion_id, period, start_time, end_time, payment_type,
        {money}, %s, now()
-FROM trip_staging WHERE outcome IS NULL ORDER BY line
+FROM trip_staging WHERE outcome IS NULL AND line = ANY(%s) ORDER BY line
 ON CONFLICT (trip_id) DO NOTHING
 """
 
-# The row as read, for review: the staged (checked) values in the file's own notation.
+# The row as read, for review: the staged (checked) values in the file's own notation, the times
+# as the file wrote them (a wall time in the repeated hour means nothing without its offset).
 _KEEP = """
 INSERT INTO ledger_tripimportrow (batch_id, line_number, kind, reason, trip_id, raw)
 SELECT %s, line, outcome, reason, trip_id, jsonb_build_object(
     'trip_id', trip_id, 'tlc_license', tlc, 'medallion', medallion,
-    'start_time', to_char(start_time AT TIME ZONE %s, 'YYYY-MM-DD"T"HH24:MI:SS'),
-    'end_time', to_char(end_time AT TIME ZONE %s, 'YYYY-MM-DD"T"HH24:MI:SS'),
+    'start_time', start_text, 'end_time', end_text,
     'payment_type', payment_type, {money})
 FROM trip_staging WHERE outcome IN ('INVALID', 'UNMATCHED', 'LATE')
 """
@@ -259,7 +317,6 @@ def import_trips(
 ) -> TripImport:
     """Import a trips CSV (a binary stream). Returns the batch with its counts; the rows kept
     for review are its `kept_rows`. A file whose header is wrong is refused as a whole (400)."""
-    tz = ZoneInfo(settings.TIME_ZONE)
     now = timezone.now()
     source = _HashingReader(stream)
     text = io.TextIOWrapper(io.BufferedReader(source, buffer_size=1 << 20), encoding="utf-8-sig", errors="replace")
@@ -276,45 +333,52 @@ def import_trips(
         # Taken before reading which weeks are closed: a weekly close (SHARE lock) waits for this
         # import to commit, or this import waits for the close and then sees the week closed.
         cursor.execute("LOCK TABLE ledger_trip IN ROW EXCLUSIVE MODE")
-        batch = TripImport.objects.create(file_name=file_name[-255:], sha256="", created_by=_user(actor))
+        # A row's foreign keys are checked by its own statement, inside the savepoint that can keep
+        # it for review, not at commit where a deferred check would fail the whole file.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        batch = TripImport.objects.create(file_name=storable(file_name)[-255:], sha256="", created_by=_user(actor))
         # Dropped at commit; dropped here too in case an enclosing transaction (a test) is still open.
         cursor.execute("DROP TABLE IF EXISTS trip_staging")
         cursor.execute(_STAGING)
         invalid: list[TripImportRow] = []
         first_line: dict[str, int] = {}
+        checked: list[tuple[tuple, list[str]]] = []  # (staged row, the row's values) not yet COPYed
         rows = 0
         line = reader.line_num  # the header's last line
-        with cursor.cursor.copy(f"COPY trip_staging ({_STAGED_COLUMNS}) FROM STDIN") as copy:
-            while True:
-                try:
-                    values = next(reader, None)
-                except csv.Error as exc:
-                    rows += 1
-                    invalid.append(_invalid(batch, line + 1, "", [f"unreadable CSV: {exc}"], []))
-                    line = reader.line_num
-                    continue
-                if values is None:
-                    break
-                number, line = line + 1, reader.line_num
-                if not any(v.strip() for v in values):
-                    continue
+        while True:
+            try:
+                values = next(reader, None)
+            except csv.Error as exc:
                 rows += 1
-                if len(values) != len(COLUMNS):
-                    reason = f"has {len(values)} columns, expected {len(COLUMNS)}"
-                    invalid.append(_invalid(batch, number, values[0] if values else "", [reason], values))
-                    continue
-                ordered = [values[i] for i in order]
-                row, problems = _check_row(ordered, now, tz)
-                if row is not None:
-                    seen = first_line.setdefault(row[0], number)
-                    if seen != number:
-                        problems = [f"trip_id {row[0]} appears again (first on line {seen})"]
-                if problems:
-                    invalid.append(_invalid(batch, number, ordered[0].strip(), problems, ordered, named=True))
-                    continue
-                copy.write_row((number, *row))
-                if progress and rows % 5000 == 0:
+                invalid.append(_invalid(batch, line + 1, "", [f"unreadable CSV: {exc}"], []))
+                line = reader.line_num
+                continue
+            if values is None:
+                break
+            number, line = line + 1, reader.line_num
+            if not any(v.strip() for v in values):
+                continue
+            rows += 1
+            if len(values) != len(COLUMNS):
+                reason = f"has {len(values)} columns, expected {len(COLUMNS)}"
+                invalid.append(_invalid(batch, number, values[0] if values else "", [reason], values))
+                continue
+            ordered = [values[i] for i in order]
+            row, problems = _check_row(ordered, now)
+            if row is not None:
+                seen = first_line.setdefault(row[0], number)
+                if seen != number:
+                    problems = [f"trip_id {row[0]} appears again (first on line {seen})"]
+            if problems:
+                invalid.append(_invalid(batch, number, ordered[0].strip(), problems, ordered, named=True))
+                continue
+            checked.append(((number, *row), ordered))
+            if len(checked) >= STAGE_CHUNK:
+                invalid += _stage(cursor, batch, checked)
+                checked = []
+                if progress:
                     progress(size, source.bytes_read)
+        invalid += _stage(cursor, batch, checked)
         if progress:
             progress(size or source.bytes_read, source.bytes_read)
         cursor.execute("ANALYZE trip_staging")
@@ -322,7 +386,7 @@ def import_trips(
         TripImportRow.objects.bulk_create(invalid, batch_size=2000)
         batch.sha256 = source.sha256.hexdigest()
         batch.rows = rows
-        batch.invalid = len(invalid) + counts["CONFLICT"]
+        batch.invalid = len(invalid) + counts["INVALID"]
         batch.imported = counts["imported"]
         batch.already_imported = counts["SAME"] + counts["raced"]
         batch.unmatched = counts["UNMATCHED"]
@@ -344,6 +408,20 @@ def import_trips(
             },
         )
     return batch
+
+
+def _stage(cursor, batch: TripImport, checked: list[tuple[tuple, list[str]]]) -> list[TripImportRow]:
+    """COPY checked rows into the staging table; the rows the database refuses come back as kept rows."""
+
+    def copy(chunk: list[tuple[tuple, list[str]]]) -> None:
+        with cursor.cursor.copy(f"COPY trip_staging ({_STAGED_COLUMNS}) FROM STDIN") as copy:
+            for staged, _ in chunk:
+                copy.write_row(staged)
+
+    return [
+        _invalid(batch, staged[0], staged[1], [reason], values, named=True)
+        for (staged, values), reason in write_or_isolate(checked, copy)
+    ]
 
 
 def _match_and_insert(cursor, batch: TripImport) -> dict[str, int]:
@@ -373,17 +451,27 @@ def _match_and_insert(cursor, batch: TripImport) -> dict[str, int]:
     )
     cursor.execute(_MATCH.format(additional=Lease.additional_drivers.through._meta.db_table))
     cursor.execute(_UNMATCHED)
-    money = ", ".join(MONEY_COLUMNS)
-    cursor.execute(_INSERT.format(money=money), [batch.pk])
-    imported = cursor.rowcount
-    cursor.execute(
-        _KEEP.format(money=", ".join(f"'{name}', {name}::text" for name in MONEY_COLUMNS)),
-        [batch.pk, settings.TIME_ZONE, settings.TIME_ZONE],
-    )
+    insert = _INSERT.format(money=", ".join(MONEY_COLUMNS))
+    cursor.execute("SELECT line FROM trip_staging WHERE outcome IS NULL ORDER BY line")
+    lines = [line for (line,) in cursor.fetchall()]
+    imported = 0
+
+    def insert_lines(chunk: list[int]) -> None:
+        nonlocal imported
+        cursor.execute(insert, [batch.pk, list(chunk)])
+        imported += cursor.rowcount
+
+    refused = write_or_isolate(lines, insert_lines)
+    if refused:
+        cursor.execute(
+            "UPDATE trip_staging s SET outcome = 'INVALID', reason = v.reason "
+            "FROM unnest(%s::integer[], %s::text[]) AS v(line, reason) WHERE s.line = v.line",
+            [[line for line, _ in refused], [reason for _, reason in refused]],
+        )
+    cursor.execute(_KEEP.format(money=", ".join(f"'{name}', {name}::text" for name in MONEY_COLUMNS)), [batch.pk])
     cursor.execute("SELECT outcome, count(*) FROM trip_staging GROUP BY outcome")
     by_outcome = {outcome or "new": n for outcome, n in cursor.fetchall()}
     counts = {kind: by_outcome.get(kind, 0) for kind in ("SAME", "INVALID", "UNMATCHED", "LATE")}
-    counts["CONFLICT"] = counts.pop("INVALID")
     counts["imported"] = imported
     # Inserted by a concurrent import of the same trips between our comparison and our insert.
     counts["raced"] = by_outcome.get("new", 0) - imported
@@ -391,13 +479,14 @@ def _match_and_insert(cursor, batch: TripImport) -> dict[str, int]:
 
 
 def _invalid(batch, line: int, trip_id: str, problems: list[str], values: list[str], named: bool = False):
+    values = [storable(value) for value in values]
     raw = dict(zip(COLUMNS, values, strict=False)) if named else {"columns": values}
     return TripImportRow(
         batch=batch,
         line_number=line,
         kind=TripImportRow.Kind.INVALID,
-        reason="; ".join(problems)[:2000],
-        trip_id=trip_id[:255],
+        reason=storable("; ".join(problems))[:2000],
+        trip_id=storable(trip_id)[:255],
         raw=raw,
     )
 

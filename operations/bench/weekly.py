@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.db import connection
 from pypdf import PdfReader
 
-from batpay.periods import last_closed_period, period_bounds, period_end
+from batpay.periods import last_closed_period, local_instant, local_zone, period_bounds, period_end
 from leases.models import Lease
 from ledger import services
 from ledger.categories import Category
@@ -94,13 +94,16 @@ def _trip_row(rng: random.Random, trip_id: str, license_: str, medallion: str, s
         Decimal("1.75") if airport else Decimal("0.00"),
     ]
     total = fare + tips + tolls + sum(fees)
+    # Real minutes added to a UTC instant, both times written with their offset: minutes added to a
+    # wall time could land in the hour skipped in March, and 01:30 in November means either 01:30.
+    start = local_instant(start)
     end = start + dt.timedelta(minutes=rng.randint(6, 55))
     return [
         trip_id,
         license_,
         medallion,
-        start.strftime("%Y-%m-%dT%H:%M:%S"),
-        end.strftime("%Y-%m-%dT%H:%M:%S"),
+        start.astimezone(local_zone()).isoformat(timespec="seconds"),
+        end.astimezone(local_zone()).isoformat(timespec="seconds"),
         "CARD" if card else "CASH",
         _money(fare),
         _money(tips),

@@ -17,8 +17,9 @@ def trip(
     trip_id: str,
     driver,
     medallion,
-    start: dt.datetime,
+    start: dt.datetime | str,
     *,
+    end: dt.datetime | str | None = None,
     payment_type: str = "CARD",
     fare: str = "20.00",
     tips: str = "0.00",
@@ -27,14 +28,16 @@ def trip(
     total: str | None = None,
     **fees: str,
 ) -> str:
-    """One CSV line; the total is the sum of the parts unless given."""
+    """One CSV line; the total is the sum of the parts unless given, the end 22 minutes after the
+    start unless given. A time given as text is written as it is."""
     amounts = {"fare": fare, "tips": tips, "tolls": tolls, **USUAL_FEES, "airport_fee": airport_fee, **fees}
     parts = [amounts[name] for name in COLUMNS[6:-1]]
     total = total if total is not None else f"{sum(D(p) for p in parts):.2f}"
     license_ = getattr(driver, "tlc_license_number", driver)
     number = getattr(medallion, "number", medallion)
-    end = start + dt.timedelta(minutes=22)
-    return ",".join([trip_id, license_, number, start.isoformat(), end.isoformat(), payment_type, *parts, total])
+    end = start + dt.timedelta(minutes=22) if end is None else end
+    start, end = (t if isinstance(t, str) else t.isoformat() for t in (start, end))
+    return ",".join([trip_id, license_, number, start, end, payment_type, *parts, total])
 
 
 def csv_bytes(lines: list[str], header: str = HEADER) -> bytes:

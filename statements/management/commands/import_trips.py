@@ -25,26 +25,10 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, show: int, **options):
         if not file.is_file():
             raise CommandError(f"No file {file}.")
-        size = file.stat().st_size
-        with (
-            file.open("rb") as stream,
-            tqdm(
-                total=size,
-                unit="B",
-                unit_scale=True,
-                desc="import_trips",
-                file=sys.stderr,
-                disable=options["verbosity"] == 0,
-            ) as bar,
-        ):
-
-            def progress(total: int, done: int) -> None:
-                bar.update(done - bar.n)
-
-            try:
-                batch = import_trips(stream=stream, file_name=file.name, progress=progress, size=size)
-            except DomainError as exc:
-                raise CommandError(exc.message) from exc
+        try:
+            batch = self._import(file, verbosity=options["verbosity"])
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror or exc}.") from exc
         self.stdout.write(
             f"Import #{batch.pk} of {batch.file_name}: {batch.rows} rows, {batch.imported} new trips, "
             f"{batch.already_imported} already imported, {batch.kept_for_review} kept for review "
@@ -56,3 +40,20 @@ class Command(BaseCommand):
             self.stdout.write(f"  … and {batch.kept_for_review - show} more (admin: Trip rows kept for review).")
         style = self.style.WARNING if batch.kept_for_review else self.style.SUCCESS
         self.stdout.write(style("Done."))
+
+    def _import(self, file: Path, *, verbosity: int):
+        size = file.stat().st_size
+        with (
+            file.open("rb") as stream,
+            tqdm(
+                total=size, unit="B", unit_scale=True, desc="import_trips", file=sys.stderr, disable=verbosity == 0
+            ) as bar,
+        ):
+
+            def progress(total: int, done: int) -> None:
+                bar.update(done - bar.n)
+
+            try:
+                return import_trips(stream=stream, file_name=file.name, progress=progress, size=size)
+            except DomainError as exc:
+                raise CommandError(exc.message) from exc
