@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batpay.api import either_slash
-from batpay.metrics import metrics_view
+from batpay.metrics import MetricsView
 from batpay.views import ObtainTokenView
 
 admin.site.site_header = "BAT Payment Engine"
@@ -20,7 +20,7 @@ urlpatterns = [
             path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
             path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
             path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-            path("metrics", metrics_view, name="metrics"),
+            path("metrics", MetricsView.as_view(), name="metrics"),
         ]
     ),
     # Each app's API by name, so this root module imports none of them.
