@@ -251,6 +251,9 @@ REPAYMENT_MATRIX = [
     (Decimal("3000.00"), Decimal("250.00")),
     (None, Decimal("300.00")),
 ]
+# The largest single payment or charge anybody may enter (batpay.money.clean_amount and the API's and
+# the admin's money fields); a week's card earnings or taxes of one lease are held to it too.
+MAX_TRANSACTION_AMOUNT = Decimal(os.environ.get("MAX_TRANSACTION_AMOUNT") or "1000000.00")
 LOAN_DEFAULT_INTEREST_RATE = Decimal(os.environ.get("LOAN_DEFAULT_INTEREST_RATE", "0"))
 LOAN_MAX_INTEREST_RATE = Decimal(os.environ.get("LOAN_MAX_INTEREST_RATE", "20"))
 # How far ahead a lease schedule is written when the lease has no end date (or ends later): the

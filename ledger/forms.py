@@ -8,6 +8,7 @@ import uuid
 from django import forms
 
 from batpay.money import MoneyFormField
+from batpay.periods import DateFormField
 from leases.models import Driver, Lease
 from leases.selectors import lease_is_drivers
 from ledger.models import ObligationBalance, Receipt
@@ -59,7 +60,7 @@ class InterimPaymentForm(forms.Form):
 
     amount = MoneyFormField(label="Payment amount")
     payment_method = forms.ChoiceField(choices=Receipt.Method.choices)
-    received_on = forms.DateField(
+    received_on = DateFormField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Leave empty for today."
     )
     note = forms.CharField(max_length=255, required=False)
