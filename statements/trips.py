@@ -8,7 +8,10 @@ York time) for its medallion whose primary or additional driver holds the trip's
 Re-importing changes nothing: a trip id already on file with the same figures is counted as
 already imported; with different figures it is refused. Rows that do not become trips — bad
 data, no matching lease, or a week whose earnings are already closed — are kept for review
-with their line number and reason; they never stop the good rows.
+with their line number and reason; they never stop the good rows. Bad data includes a cell that
+is not text (`batpay.text`: a NUL, a control character, a line break), a time outside the dates
+anybody may enter (`batpay.periods`), and a trip that would take its lease's week of card
+earnings or of taxes past MAX_TRANSACTION_AMOUNT: each is one payment or charge in the ledger.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from django.utils import timezone
 
 from batpay.audit import audit
 from batpay.errors import InvalidInput
-from batpay.money import MoneyInputError, parse_money
-from batpay.periods import period_start
+from batpay.money import MoneyInputError, max_transaction_amount, parse_money
+from batpay.periods import date_problem, period_start
 from batpay.steps import Progress
+from batpay.text import shown, text_problem
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, Lease
 from statements.audit import StatementAction
-from statements.models import TripImport, TripImportRow
+from statements.models import TAX_COLUMNS, TripImport, TripImportRow
 
 COLUMNS = (
     "trip_id",
@@ -93,7 +97,13 @@ def _local_time(text: str, tz: ZoneInfo) -> dt.datetime:
 
 def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple | None, list[str]]:
     """The row as typed values for the staging table, or the problems found (all of them)."""
-    problems: list[str] = []
+    problems = [
+        f"{name}: {problem[0].lower()}{problem[1:]}"
+        for name, text in zip(COLUMNS, values, strict=True)
+        if (problem := text_problem(text))
+    ]
+    if problems:  # nothing else is read from such a row
+        return None, problems
     trip_id, license_, medallion, start_text, end_text, payment_type = (v.strip() for v in values[:6])
     if not trip_id:
         problems.append("trip_id is empty")
@@ -107,9 +117,14 @@ def _check_row(values: list[str], now: dt.datetime, tz: ZoneInfo) -> tuple[tuple
     times = []
     for name, text in (("start_time", start_text), ("end_time", end_text)):
         try:
-            times.append(_local_time(text, tz))
-        except ValueError:
+            moment = _local_time(text, tz)
+        except (ValueError, OverflowError):  # an offset that moves it past the calendar's edge
             problems.append(f"{name} {text!r} is not an ISO 8601 date and time")
+            continue
+        if problem := date_problem(moment):
+            problems.append(f"{name} {text!r}: {problem[0].lower()}{problem[1:]}")
+            continue
+        times.append(moment)
     if len(times) == 2:
         start, end = times
         if end < start:
@@ -242,6 +257,36 @@ FROM trip_staging WHERE outcome IS NULL ORDER BY line
 ON CONFLICT (trip_id) DO NOTHING
 """
 
+# A lease's week of card earnings becomes one EARNINGS receipt, and its taxes one TAXES charge: a trip
+# that adds to a sum that would then pass the largest payment or charge (trips on file first, then the
+# file's in line order) is kept for review instead, and so is every later one that adds to it.
+_PAST_THE_LARGEST = """
+UPDATE trip_staging s
+SET outcome = 'INVALID',
+    reason = format('The week of %%s of lease %%s would add up to more than %%s of %%s with this trip: one '
+                    'payment or charge is at most that (MAX_TRANSACTION_AMOUNT).', to_char(s.period, 'YYYY-MM-DD'),
+                    l.lease_number, %(largest)s, CASE WHEN running.card > %(largest)s THEN 'card earnings'
+                                                      ELSE 'taxes' END)
+FROM (
+    SELECT s.line, s.payment_type = 'CARD' AS adds_card, {taxes} > 0 AS adds_taxes,
+           COALESCE(onfile.card, 0) + COALESCE(SUM(s.total_amount) FILTER (WHERE s.payment_type = 'CARD') OVER week, 0)
+               AS card,
+           COALESCE(onfile.taxes, 0) + SUM({taxes}) OVER week AS taxes
+    FROM trip_staging s
+    LEFT JOIN LATERAL (
+        SELECT SUM(t.total_amount) FILTER (WHERE t.payment_type = 'CARD') AS card, SUM({trip_taxes}) AS taxes
+        FROM ledger_trip t WHERE t.lease_id = s.lease_id AND t.period = s.period
+    ) onfile ON true
+    WHERE s.outcome IS NULL
+    WINDOW week AS (PARTITION BY s.lease_id, s.period ORDER BY s.line)
+) running, leases_lease l
+WHERE running.line = s.line AND l.id = s.lease_id
+  AND ((running.adds_card AND running.card > %(largest)s) OR (running.adds_taxes AND running.taxes > %(largest)s))
+""".format(
+    taxes=" + ".join(f"s.{column}" for column in TAX_COLUMNS),
+    trip_taxes=" + ".join(f"t.{column}" for column in TAX_COLUMNS),
+)
+
 # The row as read, for review: the staged (checked) values in the file's own notation.
 _KEEP = """
 INSERT INTO ledger_tripimportrow (batch_id, line_number, kind, reason, trip_id, raw)
@@ -276,7 +321,7 @@ def import_trips(
         # Taken before reading which weeks are closed: a weekly close (SHARE lock) waits for this
         # import to commit, or this import waits for the close and then sees the week closed.
         cursor.execute("LOCK TABLE ledger_trip IN ROW EXCLUSIVE MODE")
-        batch = TripImport.objects.create(file_name=file_name[-255:], sha256="", created_by=_user(actor))
+        batch = TripImport.objects.create(file_name=shown(file_name)[-255:], sha256="", created_by=_user(actor))
         # Dropped at commit; dropped here too in case an enclosing transaction (a test) is still open.
         cursor.execute("DROP TABLE IF EXISTS trip_staging")
         cursor.execute(_STAGING)
@@ -373,6 +418,7 @@ def _match_and_insert(cursor, batch: TripImport) -> dict[str, int]:
     )
     cursor.execute(_MATCH.format(additional=Lease.additional_drivers.through._meta.db_table))
     cursor.execute(_UNMATCHED)
+    cursor.execute(_PAST_THE_LARGEST, {"largest": max_transaction_amount()})
     money = ", ".join(MONEY_COLUMNS)
     cursor.execute(_INSERT.format(money=money), [batch.pk])
     imported = cursor.rowcount
@@ -391,6 +437,9 @@ def _match_and_insert(cursor, batch: TripImport) -> dict[str, int]:
 
 
 def _invalid(batch, line: int, trip_id: str, problems: list[str], values: list[str], named: bool = False):
+    # Kept as read, but a cell that is not text is kept escaped ("T1\\x00"): the database takes no NUL.
+    values = [shown(value) for value in values]
+    trip_id = shown(trip_id)
     raw = dict(zip(COLUMNS, values, strict=False)) if named else {"columns": values}
     return TripImportRow(
         batch=batch,
