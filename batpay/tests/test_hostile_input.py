@@ -11,6 +11,7 @@ Each class is swept with the values the issue names, then explored with hypothes
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -631,3 +632,21 @@ def test_a_body_within_the_limit_is_read_and_the_default_limit_is_django_s(world
     assert problem(read, "note") is None  # read, and refused for what it says: a note of 2.6 million characters
     assert past.status_code == 413 and past.json()["code"] == "too_large"
     assert fields.status_code == 413 and fields.json()["code"] == "too_large"
+
+
+def test_text_stored_before_it_was_checked_is_exported_escaped_not_a_500(world):
+    """The services trust their callers (the boundary checks text), so a row written before the rule may
+    hold a control character; an .xlsx cell cannot, and the export writes it escaped."""
+    from openpyxl import load_workbook
+
+    from repairs.services import repair_update
+
+    repair_update(repair_id=world.repair_draft, changes={"repair_description": "Brakes\x01"}, actor=None)
+
+    response = world.api.get("/api/repairs/export", {"format": "xlsx"})
+
+    assert response.status_code == 200, response.content[:300]
+    cells = {
+        cell for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True) for cell in row
+    }
+    assert "Brakes\\x01" in cells
