@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -137,6 +138,14 @@ def _kind(schema: dict) -> str:
     return "json"
 
 
+def _kind_of_text(value: str) -> str:
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return "date"
+    if re.fullmatch(r"[0-9]+\.[0-9]{2}", value):
+        return "money"
+    return "text"
+
+
 def slots(schema: dict, value: Any, where: tuple = ()) -> Iterator[Slot]:
     """Every field of the real body `value`, typed by the body's schema."""
     schema = _resolve(schema)
@@ -147,10 +156,10 @@ def slots(schema: dict, value: Any, where: tuple = ()) -> Iterator[Slot]:
             yield from slots(properties.get(name, {}), item, (*where, name))
     elif kind == "array" and isinstance(value, list) and value:
         yield from slots(schema.get("items", {}), value[0], (*where, 0))
-    elif kind == "json" and isinstance(value, dict):  # a JSON field: its strings are text
+    elif kind == "json" and isinstance(value, dict):  # a JSON field: its strings typed by what they hold
         for name, item in value.items():
             if isinstance(item, str):
-                yield Slot((*where, name), "week" if name == "start_week" else "text")
+                yield Slot((*where, name), "week" if name == "start_week" else _kind_of_text(item))
     elif value is not None:
         yield Slot(where, kind)
 
