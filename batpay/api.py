@@ -6,6 +6,8 @@
   else a 400 naming `ordering`; the primary key breaks ties so pages never overlap or skip rows.
 - `ApiRouter` and `either_slash`: the trailing-slash rule — every API path answers with or
   without its trailing slash, the same way, never with a redirect (docs/rules.md, "API conventions").
+- `DateFilter`, `DateFromToRangeFilter`, `DecimalRangeFilter`: the filters of dates and amounts,
+  reading them as the API's bodies do (`batpay.periods.DateFormField`, `batpay.money.DecimalFormField`).
 
 Both filter backends are the REST_FRAMEWORK defaults (with django-filter's backend between them);
 the pagination is `batpay.pagination.PageNumberPagination`.
@@ -15,14 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import django_filters
 from django import forms
 from django.urls import URLPattern, URLResolver
 from django.urls.resolvers import RegexPattern, RoutePattern
+from django_filters import fields as filter_fields
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import SuffixedMultiWidget
 from rest_framework import filters, routers
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
+
+from batpay.money import MONEY_PLACES, DecimalFormField
+from batpay.periods import DateFormField
 
 # --- query parameters ---------------------------------------------------------------------------
 
@@ -77,6 +84,39 @@ class KnownQueryParameters(filters.BaseFilterBackend):
     def filter_queryset(self, request, queryset, view):
         refuse_unknown_parameters(request, known_parameters(view, queryset))
         return queryset
+
+
+# --- filters of dates and amounts --------------------------------------------------------------
+
+
+class DateFilter(django_filters.DateFilter):
+    """A date (YYYY-MM-DD) from EARLIEST_DATE to LATEST_DATE, else a 400 naming the parameter."""
+
+    field_class = DateFormField
+
+
+class DateRangeField(filter_fields.DateRangeField):
+    def __init__(self, *args, **kwargs):
+        filter_fields.RangeField.__init__(self, (DateFormField(), DateFormField()), *args, **kwargs)
+
+
+class DateFromToRangeFilter(django_filters.DateFromToRangeFilter):
+    """`<name>_after` / `<name>_before`, both inclusive, each a date as `DateFilter` reads it."""
+
+    field_class = DateRangeField
+
+
+class DecimalRangeField(filter_fields.RangeField):
+    def __init__(self, *args, max_digits: int = 12, decimal_places: int = MONEY_PLACES, **kwargs):
+        bounds = [DecimalFormField(max_digits=max_digits, decimal_places=decimal_places) for _ in range(2)]
+        super().__init__(tuple(bounds), *args, **kwargs)
+
+
+class DecimalRangeFilter(django_filters.RangeFilter):
+    """`<name>_min` / `<name>_max`, both inclusive: plain decimals as money is typed (no "3e2"), at most
+    the column's digits (default: money, numeric(12,2))."""
+
+    field_class = DecimalRangeField
 
 
 # --- ordering -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ class BatpayConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, once every app's models are loaded: these modules need them (the one
         # place an import may sit inside a function, batpay/registry.py says why hooks exist).
-        from batpay import metrics  # noqa: F401  (registers the collectors)
+        from batpay import checks, metrics  # noqa: F401  (register the system checks and the collectors)
         from batpay.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="batpay.sync_role_permissions")

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
@@ -32,6 +33,7 @@ class ErrorCode(StrEnum):
     NOT_ACCEPTABLE = "not_acceptable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     THROTTLED = "throttled"
+    TOO_LARGE = "too_large"
     CONFLICT = "conflict"
     DUPLICATE = "duplicate"
     DUPLICATE_INVOICE = "duplicate_invoice"
@@ -114,7 +116,13 @@ _DRF_CODES = {
 }
 
 
+# Django's refusals of a body too big to read, raised while a parser reads it.
+TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, TOO_LARGE):
+        return Response(error_body(ErrorCode.TOO_LARGE, str(exc) or "The request is too large."), status=413)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
@@ -147,6 +155,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     message = _first_message(_plain(detail)) if detail is not None else str(exc) or code.value
     response.data = error_body(code, message)
     return response
+
+
+def is_api_request(request) -> bool:
+    """The API's paths, and /metrics, answer errors in the error shape; the admin answers with pages."""
+    return request.path.startswith("/api/") or request.path.rstrip("/") == "/metrics"
 
 
 def api_not_found(request, exception=None):

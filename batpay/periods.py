@@ -9,6 +9,11 @@ wall time that does not exist (the hour skipped when clocks go forward) is read 
 force before the change, a wall time that happens twice (the hour repeated when they go back) as
 its first occurrence. Durations and orders are computed on those UTC instants, never on wall times:
 Python compares two datetimes of the same `tzinfo` by their wall time, ignoring the change.
+
+Dates typed in — an API body or query parameter, an admin form, a service's argument, a trips file —
+lie between EARLIEST_DATE and LATEST_DATE: `clean_date` (services), `DateField` (DRF), `DateFormField`
+(Django forms and the API's filters). Outside, a date is a typing error, and the week arithmetic
+on it would overflow the calendar (the Sunday before 0001-01-01, the Saturday after 9999-12-31).
 """
 
 from __future__ import annotations
@@ -17,7 +22,11 @@ import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.utils import timezone
+from rest_framework import serializers
+
+from batpay.errors import InvalidInput
 
 WEEK = dt.timedelta(days=7)
 SKIPPED = "skipped"
@@ -70,6 +79,10 @@ def read_time(text: str) -> dt.datetime:
         return local_instant(value) if value.tzinfo is None else value.astimezone(dt.UTC)
     except OverflowError as exc:
         raise OutsideCalendar(f"{text!r} lies outside the calendar") from exc
+
+
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
 
 
 def period_start(day: dt.date) -> dt.date:
@@ -138,6 +151,60 @@ def parse_period(value: str | dt.date) -> dt.date:
             value = dt.date.fromisoformat(value.strip())
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    if problem := date_problem(value):
+        raise ValueError(f"{value.isoformat()}: {problem}")
     if not is_period_start(value):
         raise ValueError(f"{value.isoformat()} is a {value:%A}; a period is named by its Sunday")
     return value
+
+
+# --- dates typed in -----------------------------------------------------------------------------
+
+
+def date_problem(day: dt.date) -> str | None:
+    """Why `day` cannot be a date typed in (outside EARLIEST_DATE … LATEST_DATE), or None."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        return None
+    return f"Must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
+
+
+def clean_date(value: object, *, field: str, noun: str | None = None) -> dt.date:
+    """A date a service is given: a date or an ISO string (YYYY-MM-DD), from EARLIEST_DATE to
+    LATEST_DATE. Each refusal is an InvalidInput naming `field`; `noun` is how its message names it."""
+    noun = noun or field
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, dt.date):
+        raise InvalidInput(f"{noun} is not a date (YYYY-MM-DD).", fields={field: "A date (YYYY-MM-DD)."})
+    if problem := date_problem(value):
+        raise InvalidInput(f"{noun} {value.isoformat()} is out of range: {problem}", fields={field: problem})
+    return value
+
+
+class DateField(serializers.DateField):
+    """A date in the API: ISO 8601 (YYYY-MM-DD), from EARLIEST_DATE to LATEST_DATE."""
+
+    default_error_messages = {"out_of_range": "Must be between {earliest} and {latest}."}
+
+    def to_internal_value(self, value) -> dt.date:
+        day = super().to_internal_value(value)
+        if date_problem(day):
+            self.fail("out_of_range", earliest=EARLIEST_DATE.isoformat(), latest=LATEST_DATE.isoformat())
+        return day
+
+
+class DateFormField(forms.DateField):
+    """A date in a Django form or an API filter, from EARLIEST_DATE to LATEST_DATE."""
+
+    def to_python(self, value) -> dt.date | None:
+        day = super().to_python(value)
+        if day is not None and (problem := date_problem(day)):
+            raise forms.ValidationError(problem, code="out_of_range")
+        return day

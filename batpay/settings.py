@@ -92,6 +92,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over the limits (413) and text that is not text in query strings and forms (400).
+    "batpay.middleware.RequestLimits",
     # Static files straight from STATIC_ROOT, before sessions or anything else is looked at.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,6 +162,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Request bodies: an API body or a form at most DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB), an
+# upload (the admin's trips file) at most UPLOAD_MAX_SIZE; larger is a 413 (batpay.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE") or 2_621_440)
+UPLOAD_MAX_SIZE = int(os.environ.get("UPLOAD_MAX_SIZE") or 256 * 1024 * 1024)
+
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
 # WhiteNoise serves STATIC_ROOT (filled by `collectstatic`, which `manage.py serve` runs) from the
@@ -225,8 +232,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": [
         "batpay.parsers.DecimalJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "batpay.parsers.FormParser",
+        "batpay.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "batpay.errors.exception_handler",
@@ -303,6 +310,9 @@ REPAYMENT_MATRIX = [
     (Decimal("3000.00"), Decimal("250.00")),
     (None, Decimal("300.00")),
 ]
+# The largest single payment or charge anybody may enter (batpay.money.clean_amount and the API's and
+# the admin's money fields); a week's card earnings or taxes of one lease are held to it too.
+MAX_TRANSACTION_AMOUNT = Decimal(os.environ.get("MAX_TRANSACTION_AMOUNT") or "1000000.00")
 LOAN_DEFAULT_INTEREST_RATE = Decimal(os.environ.get("LOAN_DEFAULT_INTEREST_RATE", "0"))
 LOAN_MAX_INTEREST_RATE = Decimal(os.environ.get("LOAN_MAX_INTEREST_RATE", "20"))
 # How far ahead a lease schedule is written when the lease has no end date (or ends later): the

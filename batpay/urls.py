@@ -1,11 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from batpay.api import either_slash
-from batpay.metrics import metrics_view
-from batpay.views import ObtainTokenView
+from batpay.metrics import MetricsView
+from batpay.views import DocsView, ObtainTokenView, SchemaView
 
 admin.site.site_header = "BAT Payment Engine"
 admin.site.site_title = "BAT Payment Engine"
@@ -18,9 +17,9 @@ urlpatterns = [
     *either_slash(
         [
             path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
-            path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-            path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-            path("metrics", metrics_view, name="metrics"),
+            path("api/schema/", SchemaView.as_view(), name="api-schema"),
+            path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
+            path("metrics", MetricsView.as_view(), name="metrics"),
         ]
     ),
     # Each app's API by name, so this root module imports none of them.

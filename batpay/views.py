@@ -4,9 +4,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.defaults import page_not_found, server_error
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from knox.models import AuthToken
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -98,6 +100,25 @@ class ObtainTokenView(APIView):
         request.auth.delete()
         user_logged_out.send(sender=request.user.__class__, request=request, user=request.user)
         return Response(status=204)
+
+
+class JsonErrors:
+    """For a view whose answer is not JSON (the schema in YAML, the docs page): its errors still are,
+    in the error shape."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class SchemaView(JsonErrors, SpectacularAPIView):
+    pass
+
+
+class DocsView(JsonErrors, SpectacularSwaggerView):
+    pass
 
 
 def not_found(request: HttpRequest, exception=None):

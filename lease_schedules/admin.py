@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from batpay.errors import DomainError
 from batpay.money import MoneyFormField
+from batpay.periods import DateFormField
 from lease_schedules.selectors import lease_schedule
 from lease_schedules.services import lease_terminate
 from leases.admin import LeaseAdmin
@@ -21,7 +22,7 @@ from leases.models import Lease
 
 
 class TerminateForm(forms.Form):
-    termination_date = forms.DateField(help_text="The lease's last day (YYYY-MM-DD).")
+    termination_date = DateFormField(help_text="The lease's last day (YYYY-MM-DD).")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), max_length=500)
     cancellation_fee = MoneyFormField(
         min_value=0,

@@ -23,7 +23,7 @@ from django.utils import timezone
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput
 from batpay.money import ZERO, clean_amount
-from batpay.periods import WEEK, current_period, next_period, period_end, period_start
+from batpay.periods import WEEK, clean_date, current_period, next_period, period_end, period_start
 from lease_schedules.models import LeaseInstallment, LeaseSchedule
 from lease_schedules.plan import chargeable, installment_id, last_period, lease_weeks, prorated
 from leases.models import Lease
@@ -257,8 +257,7 @@ def lease_terminate(
     if not reason:
         raise InvalidInput("Give a reason for the termination.", fields={"reason": "A reason is required."})
     fee = _cancellation_fee(cancellation_fee)
-    if not isinstance(termination_date, dt.date):
-        raise InvalidInput("The termination date is a date.", fields={"termination_date": "A date (YYYY-MM-DD)."})
+    termination_date = clean_date(termination_date, field="termination_date", noun="The termination date")
     check_near(termination_date, field="termination_date")
     with transaction.atomic(durable=True):
         locked = lock_row(lease)

@@ -36,6 +36,7 @@ from django.utils import timezone
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, DomainError, ErrorCode, InvalidInput, NotFound
 from batpay.money import clean_amount
+from batpay.periods import clean_date
 from batpay.registry import Registry
 from leases.models import Driver, Lease, Medallion, Vehicle
 
@@ -365,8 +366,8 @@ def _lease_apply(lease: Lease, values: Mapping[str, Any], before: dict[str, Any]
             "driver_id": int,
             "vehicle_id": int,
             "medallion_id": int,
-            "start_date": _same,
-            "end_date": _same,
+            "start_date": _start_date,
+            "end_date": _end_date,
             "weekly_rate": _weekly_rate,
             "status": str,
             "additional_driver_ids": _same,
@@ -646,6 +647,14 @@ def _code(value: str) -> str:
 
 def _email(value: str) -> str:
     return BaseUserManager.normalize_email(str(value).strip())
+
+
+def _start_date(value: dt.date | str) -> dt.date:
+    return clean_date(value, field="start_date", noun="The start date")
+
+
+def _end_date(value: dt.date | str | None) -> dt.date | None:
+    return None if value in (None, "") else clean_date(value, field="end_date", noun="The end date")
 
 
 def _weekly_rate(value: Decimal | int | str) -> Decimal:

@@ -9,6 +9,7 @@ from django import forms
 
 from batpay.forms import ServiceErrorsMixin
 from batpay.money import MoneyFormField
+from batpay.periods import DateFormField
 from leases.models import Driver, Lease
 from leases.selectors import lease_is_drivers
 from ledger.models import ObligationBalance, Receipt
@@ -60,7 +61,7 @@ class InterimPaymentForm(forms.Form):
 
     amount = MoneyFormField(label="Payment amount")
     payment_method = forms.ChoiceField(choices=Receipt.Method.choices)
-    received_on = forms.DateField(
+    received_on = DateFormField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Leave empty for today."
     )
     note = forms.CharField(max_length=255, required=False)

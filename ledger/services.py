@@ -26,8 +26,9 @@ from django.utils import timezone
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from batpay.money import ZERO, clean_amount, to_money
-from batpay.periods import is_period_start, period_end, period_start
+from batpay.periods import clean_date, is_period_start, period_end, period_start
 from batpay.registry import Registry
+from batpay.text import text_problem
 from leases.selectors import lease_is_drivers
 from ledger import effective
 from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt, Refund
@@ -638,7 +639,7 @@ def _record_payment(
         )
     _lease_of_driver(driver, lease)
     today = timezone.localdate()
-    received_on = received_on or today
+    received_on = clean_date(received_on, field="received_on", noun="The receipt date") if received_on else today
     if received_on > today:
         raise InvalidInput("A payment cannot be dated in the future.", fields={"received_on": "Not in the future."})
     wanted: dict[int, Decimal] = {}
@@ -667,6 +668,8 @@ def _record_payment(
     key = (idempotency_key or "").strip() or f"{kind.lower()}:{uuid.uuid4().hex}"
     if len(key) > 100:
         raise InvalidInput("An idempotency key is at most 100 characters.", fields={"idempotency_key": "Too long."})
+    if problem := text_problem(key):  # a header: the parsers never see it
+        raise InvalidInput(f"The idempotency key is not text: {problem}", fields={"idempotency_key": problem})
     if key.startswith(_EARNINGS_KEY_PREFIX):
         # Receipts share one key space: such a key would make that week's earnings be skipped.
         raise InvalidInput(

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 
 from batpay.errors import DomainError
 from batpay.forms import ServiceErrorsMixin, service_values
-from batpay.money import MoneyFormField
+from batpay.money import DecimalFormField, MoneyFormField
 from loans import selectors, services
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.models import Loan, LoanInstallment
@@ -63,7 +63,7 @@ class LoanForm(ServiceErrorsMixin, forms.ModelForm):
     class Meta:
         model = Loan
         fields = ENTRY_FIELDS
-        field_classes = {"loan_amount": MoneyFormField}
+        field_classes = {"loan_amount": MoneyFormField, "interest_rate": DecimalFormField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -23,8 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from batpay.errors import InvalidInput
-from batpay.money import ZERO, to_money
-from batpay.periods import local_date
+from batpay.money import ZERO, MoneyInputError, MoneyProblem, parse_decimal, to_money
+from batpay.periods import date_problem, local_date
 from leases.models import Driver, Lease
 from loans.interest import check_loan_date, loan_schedule
 from loans.models import Loan
@@ -61,21 +61,19 @@ def clean_interest_rate(value, *, field: str = "interest_rate") -> Decimal:
         value = settings.LOAN_DEFAULT_INTEREST_RATE
     maximum = Decimal(settings.LOAN_MAX_INTEREST_RATE)
     try:
-        if isinstance(value, float | bool):
-            raise TypeError
-        rate = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (ArithmeticError, InvalidOperation, TypeError, ValueError):
-        rate = None
-    if rate is None or not rate.is_finite():
-        raise InvalidInput(f"{field} must be a percentage like 9.5.", fields={field: "Not a percentage."})
+        rate = parse_decimal(value, places=2)  # as money is typed: no "3e2", no "٣٠٠"
+    except MoneyInputError as exc:
+        if exc.problem is MoneyProblem.FRACTION_OF_A_CENT:
+            raise InvalidInput(
+                f"{field} has more than two decimals.", fields={field: "At most two decimal places."}
+            ) from exc
+        raise InvalidInput(f"{field} must be a percentage like 9.5.", fields={field: "Not a percentage."}) from exc
     if rate < 0:
         raise InvalidInput(f"{field} cannot be negative.", fields={field: "Must be 0 or more."})
     if rate > maximum:
         raise InvalidInput(
             f"{field} {rate}% is above the maximum of {maximum}%.", fields={field: f"At most {maximum}."}
         )
-    if rate != to_money(rate):
-        raise InvalidInput(f"{field} has more than two decimals.", fields={field: "At most two decimal places."})
     return to_money(rate)
 
 
@@ -92,6 +90,9 @@ def _clean_date(value, field: str, errors: dict[str, str], *, today: dt.date) ->
             return None
     if not isinstance(value, dt.date):
         errors[field] = "A date (YYYY-MM-DD)."
+        return None
+    if problem := date_problem(value):
+        errors[field] = problem
         return None
     if value > today:
         errors[field] = f"{value.isoformat()} is in the future; a loan is entered when the money is lent."

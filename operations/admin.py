@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from batpay.periods import is_period_start, last_closed_period, not_to_come
+from batpay.periods import DateFormField, is_period_start, last_closed_period, not_to_come
 from operations.jobs import runnable_jobs
 from operations.models import JobRun
 
@@ -25,7 +25,7 @@ RUN_PERMISSION = "operations.run_jobrun"
 
 class RunJobForm(forms.Form):
     job = forms.ChoiceField(choices=())
-    period = forms.DateField(help_text="The period's Sunday (YYYY-MM-DD).")
+    period = DateFormField(help_text="The period's Sunday (YYYY-MM-DD).")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

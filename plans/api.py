@@ -250,7 +250,7 @@ class PlanInstallmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return {
             "list": [f"{installment.app_label}.view_{installment.model_name}"],
             "unposted": [f"{installment.app_label}.view_{installment.model_name}"],
-            "post": [f"{plan.app_label}.post_{plan.model_name}"],
+            "post_installments": [f"{plan.app_label}.post_{plan.model_name}"],
             "export": [f"{plan.app_label}.export_{plan.model_name}"],
         }
 
@@ -287,8 +287,10 @@ class PlanInstallmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             },
         ),
     )
-    @action(detail=False, methods=["post"])
-    def post(self, request, *args, **kwargs):
+    # Not `post`: a viewset method named after an HTTP verb is DRF's handler for that verb on every
+    # route of the viewset, so POST /installments/export would post installments.
+    @action(detail=False, methods=["post"], url_path="post", url_name="post")
+    def post_installments(self, request, *args, **kwargs):
         serializer = PostInstallmentsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         ids = serializer.validated_data["installment_ids"]

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from batpay.errors import InvalidInput
+from batpay.text import shown, text_problem
 
 FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -80,6 +81,8 @@ def _xlsx(columns: Sequence[Column], rows: Iterable[Any], title: str) -> bytes:
             value = column.value(row)
             if column.kind == "datetime" and isinstance(value, dt.datetime):
                 value = timezone.localtime(value).replace(tzinfo=None)
+            elif isinstance(value, str) and text_problem(value, multiline=True):
+                value = shown(value)  # stored before text was checked: an xlsx cell takes no control character
             cell = WriteOnlyCell(sheet, value=value)
             if column.kind in formats and value is not None:
                 cell.number_format = formats[column.kind]

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from batpay.errors import InvalidInput
-from batpay.periods import WEEK, is_period_start, local_date, next_period, period_end, period_start
+from batpay.periods import WEEK, date_problem, is_period_start, local_date, next_period, period_end, period_start
 from plans.matrix import MAX_INSTALLMENTS
 
 CURRENT = "CURRENT"
@@ -60,6 +60,8 @@ def resolve_start_week(value: str | dt.date | None, *, entry_date: dt.date, fiel
             f"{field} is required: CURRENT, NEXT or a Sunday (YYYY-MM-DD).",
             fields={field: "CURRENT, NEXT or a Sunday (YYYY-MM-DD)."},
         )
+    if problem := date_problem(value):
+        raise InvalidInput(f"{field} {value.isoformat()} is out of range: {problem}", fields={field: problem})
     if not is_period_start(value):
         raise InvalidInput(
             f"{field} {value.isoformat()} is a {value:%A}; a payment period starts on a Sunday.",

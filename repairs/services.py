@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from batpay.errors import Conflict, ErrorCode
+from batpay.periods import clean_date
 from leases.models import Driver, Lease, Medallion, Vehicle
 from plans import services as plans
 from plans.matrix import clean_plan_amount, split_amount, weekly_installment
@@ -95,17 +96,12 @@ def repair_input_clean(
     elif len(number) > 64:
         errors["invoice_number"] = "At most 64 characters."
 
-    if isinstance(invoice_date, str):
-        try:
-            invoice_date = dt.date.fromisoformat(invoice_date)
-        except ValueError:
-            errors["invoice_date"] = "A date (YYYY-MM-DD)."
-            invoice_date = None
-    if invoice_date is None:
-        errors.setdefault("invoice_date", "This field is required.")
-    elif not isinstance(invoice_date, dt.date):
-        errors["invoice_date"] = "A date (YYYY-MM-DD)."
-    elif invoice_date > today:
+    if invoice_date in (None, ""):
+        errors["invoice_date"] = "This field is required."
+        invoice_date = None
+    else:
+        invoice_date = plans.collect_errors(errors, lambda: clean_date(invoice_date, field="invoice_date"))
+    if invoice_date is not None and invoice_date > today:
         errors["invoice_date"] = f"{invoice_date.isoformat()} is in the future."
 
     if workshop_type not in RepairInvoice.WorkshopType.values:

@@ -12,6 +12,11 @@ with their line number and reason; they never stop the good rows. That holds for
 database refuses too: the COPY and the insert run in savepoints and find such rows by halving
 (`batpay.imports.write_or_isolate`), so a good file keeps its few bulk statements.
 
+Bad data includes a cell that is not text (`batpay.text`: a NUL, a control character, a line
+break), a time outside the dates anybody may enter (`batpay.periods`), and a trip that would take
+its lease's week of card earnings or of taxes past MAX_TRANSACTION_AMOUNT: each is one payment or
+charge in the ledger.
+
 Times are instants: `batpay.periods.read_time` reads the file's wall times across both changes
 of the clock, and every order and duration is taken on UTC instants (docs/rules.md, "Clock").
 """
@@ -32,12 +37,13 @@ from django.utils import timezone
 from batpay.audit import audit
 from batpay.errors import InvalidInput
 from batpay.imports import storable, text_problem, write_or_isolate
-from batpay.money import MoneyInputError, parse_money
+from batpay.money import MoneyInputError, max_transaction_amount, parse_money
 from batpay.periods import (
     REPEATED,
     SKIPPED,
     OutsideCalendar,
     clock_change,
+    date_problem,
     local_date,
     local_instant,
     local_zone,
@@ -45,9 +51,11 @@ from batpay.periods import (
     read_time,
 )
 from batpay.steps import Progress
+from batpay.text import shown
+from batpay.text import text_problem as cell_problem
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, Lease
 from statements.audit import StatementAction
-from statements.models import TripImport, TripImportRow
+from statements.models import TAX_COLUMNS, TripImport, TripImportRow
 
 COLUMNS = (
     "trip_id",
@@ -137,7 +145,13 @@ def _clock_notes(times: dict[str, str]) -> str:
 
 def _check_row(values: list[str], now: dt.datetime) -> tuple[tuple | None, list[str]]:
     """The row as typed values for the staging table, or the problems found (all of them)."""
-    problems: list[str] = []
+    problems = [
+        f"{name}: {problem[0].lower()}{problem[1:].rstrip('.')}"
+        for name, text in zip(COLUMNS, values, strict=False)
+        if (problem := cell_problem(text))
+    ]
+    if problems:  # nothing else is read from a row whose cells are not text
+        return None, problems
     trip_id, license_, medallion, start_text, end_text, payment_type = (v.strip() for v in values[:6])
     if not trip_id:
         problems.append("trip_id is empty")
@@ -153,11 +167,17 @@ def _check_row(values: list[str], now: dt.datetime) -> tuple[tuple | None, list[
     times = []  # UTC instants: ordered and subtracted as such, never as wall times
     for name, text in (("start_time", start_text), ("end_time", end_text)):
         try:
-            times.append(read_time(text))
+            moment = read_time(text)
         except OutsideCalendar:
             problems.append(f"{name} {text!r} is outside the calendar")
+            continue
         except ValueError:
             problems.append(f"{name} {text!r} is not an ISO 8601 date and time")
+            continue
+        if problem := date_problem(local_date(moment)):
+            problems.append(f"{name} {text!r}: {problem[0].lower()}{problem[1:].rstrip('.')}")
+            continue
+        times.append(moment)
     period = None
     if len(times) == 2:
         start, end = times
@@ -300,6 +320,36 @@ FROM trip_staging WHERE outcome IS NULL AND line = ANY(%s) ORDER BY line
 ON CONFLICT (trip_id) DO NOTHING
 """
 
+# A lease's week of card earnings becomes one EARNINGS receipt, and its taxes one TAXES charge: a trip
+# that adds to a sum that would then pass the largest payment or charge (trips on file first, then the
+# file's in line order) is kept for review instead, and so is every later one that adds to it.
+_PAST_THE_LARGEST = """
+UPDATE trip_staging s
+SET outcome = 'INVALID',
+    reason = format('The week of %%s of lease %%s would add up to more than %%s of %%s with this trip: one '
+                    'payment or charge is at most that (MAX_TRANSACTION_AMOUNT).', to_char(s.period, 'YYYY-MM-DD'),
+                    l.lease_number, %(largest)s, CASE WHEN running.card > %(largest)s THEN 'card earnings'
+                                                      ELSE 'taxes' END)
+FROM (
+    SELECT s.line, s.payment_type = 'CARD' AS adds_card, {taxes} > 0 AS adds_taxes,
+           COALESCE(onfile.card, 0) + COALESCE(SUM(s.total_amount) FILTER (WHERE s.payment_type = 'CARD') OVER week, 0)
+               AS card,
+           COALESCE(onfile.taxes, 0) + SUM({taxes}) OVER week AS taxes
+    FROM trip_staging s
+    LEFT JOIN LATERAL (
+        SELECT SUM(t.total_amount) FILTER (WHERE t.payment_type = 'CARD') AS card, SUM({trip_taxes}) AS taxes
+        FROM ledger_trip t WHERE t.lease_id = s.lease_id AND t.period = s.period
+    ) onfile ON true
+    WHERE s.outcome IS NULL
+    WINDOW week AS (PARTITION BY s.lease_id, s.period ORDER BY s.line)
+) running, leases_lease l
+WHERE running.line = s.line AND l.id = s.lease_id
+  AND ((running.adds_card AND running.card > %(largest)s) OR (running.adds_taxes AND running.taxes > %(largest)s))
+""".format(
+    taxes=" + ".join(f"s.{column}" for column in TAX_COLUMNS),
+    trip_taxes=" + ".join(f"t.{column}" for column in TAX_COLUMNS),
+)
+
 # The row as read, for review: the staged (checked) values in the file's own notation, the times
 # as the file wrote them (a wall time in the repeated hour means nothing without its offset).
 _KEEP = """
@@ -336,7 +386,7 @@ def import_trips(
         # A row's foreign keys are checked by its own statement, inside the savepoint that can keep
         # it for review, not at commit where a deferred check would fail the whole file.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        batch = TripImport.objects.create(file_name=storable(file_name)[-255:], sha256="", created_by=_user(actor))
+        batch = TripImport.objects.create(file_name=shown(file_name)[-255:], sha256="", created_by=_user(actor))
         # Dropped at commit; dropped here too in case an enclosing transaction (a test) is still open.
         cursor.execute("DROP TABLE IF EXISTS trip_staging")
         cursor.execute(_STAGING)
@@ -451,6 +501,7 @@ def _match_and_insert(cursor, batch: TripImport) -> dict[str, int]:
     )
     cursor.execute(_MATCH.format(additional=Lease.additional_drivers.through._meta.db_table))
     cursor.execute(_UNMATCHED)
+    cursor.execute(_PAST_THE_LARGEST, {"largest": max_transaction_amount()})
     insert = _INSERT.format(money=", ".join(MONEY_COLUMNS))
     cursor.execute("SELECT line FROM trip_staging WHERE outcome IS NULL ORDER BY line")
     lines = [line for (line,) in cursor.fetchall()]

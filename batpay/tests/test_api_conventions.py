@@ -15,8 +15,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.views import View
+from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.test import APIClient
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSetMixin
 
+from batpay.tests.api_world import REAL_BODIES, World, database_fingerprint
 from leases import services
 from leases.models import Driver, Lease
 from ledger.models import Receipt
@@ -253,9 +259,12 @@ RESOURCE_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "d
 @dataclass(frozen=True)
 class Endpoint:
     route: str  # the full pattern, as resolve() reports it
+    name: str  # the URL name, for reverse()
+    kwarg_names: tuple[str, ...]  # the URL parameters
     path: str  # a path the pattern matches, in its canonical form
     view: type
     actions: frozenset[str]  # a viewset route's actions (list, create, confirm, …); empty for other views
+    methods: frozenset[str]  # the HTTP methods the route declares, lower case
     get_action: str | None  # the viewset action GET runs, if any
     paged: bool
 
@@ -289,6 +298,18 @@ def _sample_path(pattern: URLPattern) -> str:
     return reverse(pattern.name, kwargs={name: SAMPLE_KWARGS[name] for name in names})
 
 
+def _declared_methods(view: type, actions: dict[str, str]) -> frozenset[str]:
+    """What the route declares: a viewset route the methods its router maps to actions, another view
+    the handlers it defines. GET brings HEAD; every view answers OPTIONS."""
+    if actions:
+        methods = set(actions)
+    else:
+        methods = {method for method in view.http_method_names if method != "options" and hasattr(view, method)}
+    if "get" in methods:
+        methods.add("head")
+    return frozenset(methods | {"options"})
+
+
 def _endpoint(route: str, pattern: URLPattern) -> Endpoint:
     callback = pattern.callback
     view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
@@ -301,9 +322,12 @@ def _endpoint(route: str, pattern: URLPattern) -> Endpoint:
         paged = getattr(view, action).kwargs.get("pagination_class", view.pagination_class) is not None
     return Endpoint(
         route=route,
+        name=pattern.name,
+        kwarg_names=tuple(pattern.pattern.regex.groupindex),
         path=_sample_path(pattern),
         view=view,
         actions=frozenset(actions.values()),
+        methods=_declared_methods(view, actions),
         get_action=action,
         paged=paged,
     )
@@ -570,3 +594,78 @@ def test_money_as_a_string_or_a_json_number_is_accepted(admin_api, money_endpoin
     assert as_string.status_code == 201, as_string.json()
     assert as_number.status_code == 201, as_number.json()
     assert written.count() == 2
+
+
+# --- every method a route does not declare --------------------------------------------------------
+
+HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+
+
+def verb_named_methods(view: type) -> list[str]:
+    """A viewset's methods (actions included) named after an HTTP verb, but OPTIONS from APIView: on a
+    viewset such a method is the handler of that verb on every one of its routes."""
+    if not issubclass(view, ViewSetMixin):
+        return []  # a plain view's get() and post() are how it declares its methods
+    found = []
+    for verb in HTTP_VERBS:
+        owner = next((cls for cls in view.__mro__ if verb in vars(cls)), None)
+        if owner is not None and owner not in (APIView, View):
+            found.append(f"{view.__name__}.{verb} (defined on {owner.__qualname__})")
+    return found
+
+
+def test_no_viewset_names_a_method_after_an_http_verb():
+    found = [name for view in {endpoint.view for endpoint in ENDPOINTS} for name in verb_named_methods(view)]
+
+    assert not found, found
+
+
+def test_the_check_for_verb_named_methods_finds_an_action_named_post():
+    class Shadowing(viewsets.GenericViewSet):
+        @action(detail=False, methods=["post"])
+        def post(self, request):
+            raise AssertionError("never called")
+
+    assert [name.split(" ")[0] for name in verb_named_methods(Shadowing)] == ["Shadowing.post"]
+
+
+def _bodies(world: World, endpoint: Endpoint, method: str) -> list[dict | None]:
+    """The real bodies of the routes of the same view that do declare `method` — what a method
+    shadowed by one of that view's handlers would act on — else none."""
+    siblings = [
+        REAL_BODIES[(other.name, method)](world)
+        for other in ENDPOINTS
+        if other.view is endpoint.view and method in other.methods and (other.name, method) in REAL_BODIES
+    ]
+    return siblings or [None]
+
+
+def test_every_method_a_route_does_not_declare_is_a_405_that_writes_nothing(world, settings):
+    settings.METRICS_TOKEN = ""
+    methods = ("get", "post", "put", "patch", "delete")
+    # Read before any request: a request that wrote would change what the next ones are sent.
+    bodies = {(endpoint, method): _bodies(world, endpoint, method) for endpoint in ENDPOINTS for method in methods}
+    before = database_fingerprint()
+    wrong = []
+    tried = 0
+
+    for endpoint in ENDPOINTS:
+        path = reverse(endpoint.name, kwargs=world.kwargs(endpoint.name, endpoint.kwarg_names))
+        for method in methods:
+            if method in endpoint.methods:
+                continue
+            for body in bodies[endpoint, method]:
+                tried += 1
+                response = getattr(world.api, method)(path, body, format="json")
+                allowed = {name.strip().lower() for name in response.get("Allow", "").split(",")}
+                if response.status_code != 405 or response.json()["code"] != "method_not_allowed":
+                    wrong.append(f"{method.upper()} {path}: {response.status_code} {response.content[:200]!r}")
+                elif allowed != endpoint.methods:
+                    wrong.append(
+                        f"{method.upper()} {path}: Allow {sorted(allowed)}, declared {sorted(endpoint.methods)}"
+                    )
+
+    assert not wrong, "\n".join(wrong)
+    assert tried > 100
+    assert database_fingerprint() == before
+    call_command("check_ledger")

@@ -3,6 +3,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from batpay.money import MoneyField
+from batpay.periods import DateField
 from lease_schedules.models import LeaseInstallment
 from plans.lifecycle import InstallmentStatus
 
@@ -45,7 +46,7 @@ class LeaseScheduleSerializer(serializers.Serializer):
 
 
 class LeaseTerminateSerializer(serializers.Serializer):
-    termination_date = serializers.DateField(help_text="The lease's last day.")
+    termination_date = DateField(help_text="The lease's last day.")
     reason = serializers.CharField(max_length=500)
     cancellation_fee = MoneyField(
         min_value=Decimal("0.00"),

@@ -2,6 +2,7 @@ from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from batpay.api import DateFromToRangeFilter
 from leases import selectors
 from leases.models import Driver, Lease, Medallion, Vehicle
 
@@ -70,7 +71,7 @@ class LeaseFilter(filters.FilterSet):
     driver_id = IdFilter(field_name="primary_driver_id", help_text="The primary driver.")
     vehicle_id = IdFilter(field_name="vehicle_id")
     medallion_id = IdFilter(field_name="medallion_id")
-    start_date = filters.DateFromToRangeFilter(help_text="start_date_after / start_date_before, both inclusive.")
+    start_date = DateFromToRangeFilter(help_text="start_date_after / start_date_before, both inclusive.")
     search = SearchFilter(method="filter_search", help_text="Part of the lease number, or a medallion number.")
 
     class Meta:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from batpay.money import MoneyField
+from batpay.periods import DateField
 from leases.api.filters import MAX_ID
 from leases.models import Driver, Lease, Medallion, Vehicle
 
@@ -118,7 +119,7 @@ class LeaseInputSerializer(serializers.Serializer):
     )
     vehicle_id = _id_field()
     medallion_id = _id_field()
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(required=False, allow_null=True)
+    start_date = DateField()
+    end_date = DateField(required=False, allow_null=True)
     weekly_rate = MoneyField(min_value=Decimal("0.01"))
     status = serializers.ChoiceField(choices=Lease.Status.choices, required=False)

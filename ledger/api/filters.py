@@ -10,7 +10,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from batpay.periods import parse_period
+from batpay.api import DateFilter
+from batpay.periods import DateFormField, parse_period
 from ledger.models import Category, EntryType, ObligationBalance, Posting, Receipt, Refund
 
 # Ids are bigint: a larger number is a 400 here rather than an overflow in the database.
@@ -27,7 +28,7 @@ class IdFilter(filters.Filter):
         super().__init__(*args, **kwargs)
 
 
-class PeriodField(forms.DateField):
+class PeriodField(DateFormField):
     """A payment period, named by its Sunday (`2025-09-28`)."""
 
     def to_python(self, value):
@@ -41,15 +42,15 @@ class PeriodField(forms.DateField):
 
 
 @extend_schema_field(OpenApiTypes.DATE)
-class PeriodFilter(filters.DateFilter):
+class PeriodFilter(DateFilter):
     field_class = PeriodField
 
 
 class _FleetFilters(filters.FilterSet):
     driver_id = IdFilter(field_name="driver_id")
     lease_id = IdFilter(field_name="lease_id")
-    created_from = filters.DateFilter(field_name="created_at__date", lookup_expr="gte")
-    created_to = filters.DateFilter(field_name="created_at__date", lookup_expr="lte")
+    created_from = DateFilter(field_name="created_at__date", lookup_expr="gte")
+    created_to = DateFilter(field_name="created_at__date", lookup_expr="lte")
 
 
 class PostingFilter(_FleetFilters):
@@ -61,8 +62,8 @@ class PostingFilter(_FleetFilters):
     balance_id = IdFilter(field_name="obligation_id")
     receipt_id = IdFilter(field_name="receipt_id")
     period = PeriodFilter(field_name="period")
-    effective_from = filters.DateFilter(field_name="effective_date", lookup_expr="gte")
-    effective_to = filters.DateFilter(field_name="effective_date", lookup_expr="lte")
+    effective_from = DateFilter(field_name="effective_date", lookup_expr="gte")
+    effective_to = DateFilter(field_name="effective_date", lookup_expr="lte")
 
     class Meta:
         model = Posting
@@ -76,8 +77,8 @@ class BalanceFilter(_FleetFilters):
     medallion_id = IdFilter(field_name="medallion_id")
     source_reference = filters.CharFilter(field_name="source_reference")
     period = PeriodFilter(field_name="due_period", label="Due period (its Sunday)")
-    due_from = filters.DateFilter(field_name="due_period", lookup_expr="gte")
-    due_to = filters.DateFilter(field_name="due_period", lookup_expr="lte")
+    due_from = DateFilter(field_name="due_period", lookup_expr="gte")
+    due_to = DateFilter(field_name="due_period", lookup_expr="lte")
 
     class Meta:
         model = ObligationBalance
@@ -88,8 +89,8 @@ class ReceiptFilter(_FleetFilters):
     kind = filters.ChoiceFilter(choices=Receipt.Kind.choices)
     payment_method = filters.ChoiceFilter(field_name="method", choices=Receipt.Method.choices)
     period = PeriodFilter(field_name="period")
-    received_from = filters.DateFilter(field_name="received_on", lookup_expr="gte")
-    received_to = filters.DateFilter(field_name="received_on", lookup_expr="lte")
+    received_from = DateFilter(field_name="received_on", lookup_expr="gte")
+    received_to = DateFilter(field_name="received_on", lookup_expr="lte")
     has_credit = filters.BooleanFilter(
         method="filter_has_credit", label="Credit waiting (interim payments and prepayments with unapplied money)"
     )
@@ -106,8 +107,8 @@ class ReceiptFilter(_FleetFilters):
 class RefundFilter(_FleetFilters):
     method = filters.ChoiceFilter(choices=Receipt.Method.choices)
     receipt_id = IdFilter(field_name="receipt_id")
-    refunded_from = filters.DateFilter(field_name="refunded_on", lookup_expr="gte")
-    refunded_to = filters.DateFilter(field_name="refunded_on", lookup_expr="lte")
+    refunded_from = DateFilter(field_name="refunded_on", lookup_expr="gte")
+    refunded_to = DateFilter(field_name="refunded_on", lookup_expr="lte")
 
     class Meta:
         model = Refund

@@ -9,6 +9,7 @@ allocated, void reasons) live in ledger.services, which the views call.
 from rest_framework import serializers
 
 from batpay.money import MoneyField
+from batpay.periods import DateField
 from leases.models import Driver, Lease
 from ledger.api.filters import MAX_ID
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
@@ -171,7 +172,7 @@ class InterimPaymentSerializer(serializers.Serializer):
         help_text="Balances the cashier pays first; the rest pays the lease's open LEASE balances, oldest "
         "first, and what is left stays as the lease's prepayment credit.",
     )
-    received_on = serializers.DateField(required=False, help_text="Defaults to today; not in the future.")
+    received_on = DateField(required=False, help_text="Defaults to today; not in the future.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
     def validate(self, attrs):
@@ -192,7 +193,7 @@ class InterimPaymentResultSerializer(serializers.Serializer):
 
 
 class AsOfQuerySerializer(serializers.Serializer):
-    as_of = serializers.DateField(required=False, help_text="End of this day; defaults to today.")
+    as_of = DateField(required=False, help_text="End of this day; defaults to today.")
 
 
 class BalanceAsOfSerializer(serializers.Serializer):

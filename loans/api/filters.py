@@ -1,5 +1,6 @@
 import django_filters
 
+from batpay.api import DateFromToRangeFilter, DecimalRangeFilter
 from loans.models import Loan, LoanInstallment
 from plans.lifecycle import InstallmentStatus, PlanStatus
 
@@ -8,9 +9,11 @@ class LoanFilter(django_filters.FilterSet):
     driver_id = django_filters.NumberFilter(field_name="driver_id")
     lease_id = django_filters.NumberFilter(field_name="lease_id")
     status = django_filters.MultipleChoiceFilter(choices=PlanStatus.choices)
-    loan_date = django_filters.DateFromToRangeFilter(help_text="loan_date_after / loan_date_before (inclusive).")
-    loan_amount = django_filters.RangeFilter(help_text="loan_amount_min / loan_amount_max (inclusive).")
-    interest_rate = django_filters.RangeFilter(help_text="interest_rate_min / interest_rate_max (inclusive).")
+    loan_date = DateFromToRangeFilter(help_text="loan_date_after / loan_date_before (inclusive).")
+    loan_amount = DecimalRangeFilter(help_text="loan_amount_min / loan_amount_max (inclusive).")
+    interest_rate = DecimalRangeFilter(
+        max_digits=5, decimal_places=2, help_text="interest_rate_min / interest_rate_max (inclusive)."
+    )
     search = django_filters.CharFilter(method="filter_search", help_text="The beginning of a loan id (any case).")
 
     class Meta:
@@ -33,7 +36,7 @@ class LoanInstallmentFilter(django_filters.FilterSet):
     )
     status = django_filters.MultipleChoiceFilter(choices=InstallmentStatus.choices)
     loan_status = django_filters.MultipleChoiceFilter(field_name="plan__status", choices=PlanStatus.choices)
-    period = django_filters.DateFromToRangeFilter(
+    period = DateFromToRangeFilter(
         field_name="period_start", help_text="period_after / period_before: the installment's week start (inclusive)."
     )
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from batpay.money import MoneyField
+from batpay.money import DecimalInputField, MoneyField
+from batpay.periods import DateField
 from loans.models import Loan, LoanInstallment
 from loans.services import PURPOSE_MAX_LENGTH
 
@@ -104,14 +105,14 @@ class LoanCreateSerializer(serializers.Serializer):
     driver_id = serializers.IntegerField()
     lease_id = serializers.IntegerField()
     loan_amount = MoneyField(help_text="The principal, greater than 0.")
-    interest_rate = serializers.DecimalField(
+    interest_rate = DecimalInputField(
         max_digits=5,
         decimal_places=2,
         required=False,
         allow_null=True,
         help_text="Annual simple interest in percent (0 … LOAN_MAX_INTEREST_RATE); default LOAN_DEFAULT_INTEREST_RATE.",
     )
-    loan_date = serializers.DateField(
+    loan_date = DateField(
         required=False, allow_null=True, help_text="The day the money was lent; default today, not in the future."
     )
     start_week = serializers.CharField(

@@ -108,7 +108,7 @@ def test_defaults_numbers_and_a_zero_rate(api, fleet, settings):
         ({"loan_amount": "200000.00"}, "loan_amount"),  # 667 weeks: more than a plan may have
         ({"loan_date": "2025-10-05", "start_week": "2025-09-28"}, "loan_date"),  # after the first period's end
         ({"loan_date": "2999-01-01"}, "loan_date"),
-        ({"loan_date": "0001-01-01"}, "start_week"),
+        ({"loan_date": "0001-01-01"}, "loan_date"),
         ({"start_week": "2025-10-01"}, "start_week"),  # a Wednesday
         ({"start_week": "9999-12-26"}, "start_week"),
         ({"start_week": "SOON"}, "start_week"),

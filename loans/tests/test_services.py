@@ -131,7 +131,7 @@ def test_bad_input_names_every_bad_field(fleet, finance):
         )
     assert list(caught.value.fields) == ["loan_date"]
     # Dates at the edges of the calendar are refusals, not crashes.
-    for loan_date, start_week in ((dt.date(1, 1, 1), "CURRENT"), (P1, "9999-12-26")):
+    for loan_date, start_week, field in ((dt.date(1, 1, 1), "CURRENT", "loan_date"), (P1, "9999-12-26", "start_week")):
         with pytest.raises(InvalidInput) as caught:
             services.loan_create(
                 driver_id=lease.primary_driver_id,
@@ -141,7 +141,7 @@ def test_bad_input_names_every_bad_field(fleet, finance):
                 start_week=start_week,
                 actor=finance,
             )
-        assert list(caught.value.fields) == ["start_week"]
+        assert list(caught.value.fields) == [field]
     assert not Loan.objects.exists()
 
 

@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.db.models.functions import Upper
 
+from batpay.api import DateFromToRangeFilter, DecimalRangeFilter
 from plans.lifecycle import InstallmentStatus, PlanStatus
 from repairs.models import RepairInstallment, RepairInvoice
 
@@ -13,10 +14,8 @@ class RepairFilter(django_filters.FilterSet):
     medallion_id = django_filters.NumberFilter(field_name="medallion_id")
     status = django_filters.MultipleChoiceFilter(choices=PlanStatus.choices)
     workshop_type = django_filters.ChoiceFilter(choices=RepairInvoice.WorkshopType.choices)
-    invoice_date = django_filters.DateFromToRangeFilter(
-        help_text="invoice_date_after / invoice_date_before (inclusive)."
-    )
-    repair_amount = django_filters.RangeFilter(help_text="repair_amount_min / repair_amount_max (inclusive).")
+    invoice_date = DateFromToRangeFilter(help_text="invoice_date_after / invoice_date_before (inclusive).")
+    repair_amount = DecimalRangeFilter(help_text="repair_amount_min / repair_amount_max (inclusive).")
     search = django_filters.CharFilter(
         method="filter_search", help_text="The beginning of a repair id or of an invoice number (any case)."
     )
@@ -44,7 +43,7 @@ class RepairInstallmentFilter(django_filters.FilterSet):
     medallion_id = django_filters.NumberFilter(field_name="plan__medallion_id")
     status = django_filters.MultipleChoiceFilter(choices=InstallmentStatus.choices)
     repair_status = django_filters.MultipleChoiceFilter(field_name="plan__status", choices=PlanStatus.choices)
-    period = django_filters.DateFromToRangeFilter(
+    period = DateFromToRangeFilter(
         field_name="period_start", help_text="period_after / period_before: the installment's period start (inclusive)."
     )
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from batpay.money import MoneyField
+from batpay.periods import DateField
 from repairs.models import RepairInstallment, RepairInvoice
 
 
@@ -111,7 +112,7 @@ class RepairCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="Defaults to the lease's medallion."
     )
     invoice_number = serializers.CharField(max_length=64)
-    invoice_date = serializers.DateField(help_text="Not in the future.")
+    invoice_date = DateField(help_text="Not in the future.")
     workshop_type = serializers.ChoiceField(choices=RepairInvoice.WorkshopType.choices)
     repair_description = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
     repair_amount = MoneyField(help_text="Greater than zero.")

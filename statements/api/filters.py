@@ -3,6 +3,7 @@
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
+from batpay.api import DateFilter
 from ledger.api.filters import IdFilter, PeriodFilter
 from statements.models import DriverTransactionReport, Trip, TripImportRow
 
@@ -44,8 +45,8 @@ class TripFilter(filters.FilterSet):
     batch_id = IdFilter(field_name="batch_id")
     payment_type = filters.ChoiceFilter(choices=Trip.PaymentType.choices)
     trip_id = filters.CharFilter(field_name="trip_id")
-    started_from = filters.DateFilter(field_name="start_time__date", lookup_expr="gte")
-    started_to = filters.DateFilter(field_name="start_time__date", lookup_expr="lte")
+    started_from = DateFilter(field_name="start_time__date", lookup_expr="gte")
+    started_to = DateFilter(field_name="start_time__date", lookup_expr="lte")
 
     class Meta:
         model = Trip

@@ -57,20 +57,24 @@ def test_characters_postgresql_refuses_are_kept_for_review_with_their_reasons(fl
     assert sorted(Trip.objects.values_list("trip_id", flat=True)) == ["OK-1", "OK-2"]
     assert accounted(batch) and (batch.rows, batch.imported, batch.invalid) == (11, 2, 9)
     reasons = kept(batch)
-    assert reasons[3] == ("NUL\ufffdID", "trip_id contains a control character (U+0000)")
-    assert reasons[4][1] == "fare '20.\\x0000' is not an amount like 12.50 (zero or more, at most two decimals)"
-    assert reasons[5][1] == "trip_id contains a control character (U+0009)"
-    assert reasons[6][1] == f"medallion '{m.number}\\x00' is not like 2Y47"
+    # A cell that is not text is refused as such before anything else is read from the row (batpay.text).
+    assert reasons[3] == ("NUL\ufffdID", "trip_id: contains the control character U+0000, which text cannot hold")
+    assert reasons[4][1] == "fare: contains the control character U+0000, which text cannot hold"
+    assert reasons[5][1] == "trip_id: contains a tab or a line break (U+0009); this field is a single line"
+    assert reasons[6][1] == "medallion: contains the control character U+0000, which text cannot hold"
     assert reasons[7][1] == "trip_id is longer than 64 characters"
-    assert reasons[8][1] == "start_time '2025-09-29T08:00:00\\x00' is not an ISO 8601 date and time"
-    assert reasons[10][1] == "start_time '0001-01-01T00:00:00' is outside the calendar"
+    assert reasons[8][1] == "start_time: contains the control character U+0000, which text cannot hold"
+    assert reasons[10][1] == (
+        "start_time '0001-01-01T00:00:00': must be between 2000-01-01 and 2099-12-31; "
+        "end_time '0001-01-01T00:20:00': must be between 2000-01-01 and 2099-12-31"
+    )
     assert reasons[11][1] == (
         "start_time '9999-12-31T23:00:00-05:00' is outside the calendar; "
         "end_time '9999-12-31T23:30:00-05:00' is outside the calendar"
     )
     assert reasons[12] == ("SUR\ufffd\ufffd\ufffdID", "trip_id holds bytes that are not UTF-8 text")
     assert batch.kept_rows.get(line_number=4).raw["fare"] == "20.\ufffd00"
-    assert batch.file_name == "bad\ufffdname-\ufffd.csv"
+    assert batch.file_name == "bad\\x00name-\\udcff.csv"  # a name that is not text is kept escaped
 
 
 @pytest.fixture
@@ -79,6 +83,7 @@ def lenient_checks(monkeypatch):
     (refused by the COPY into the staging table) and ids too long for the trips table (refused by
     the insert), as a check with a gap would."""
     monkeypatch.setattr(trips, "text_problem", lambda name, text: None)
+    monkeypatch.setattr(trips, "cell_problem", lambda text, **kwargs: None)
     monkeypatch.setattr(trips, "MAX_TRIP_ID_LENGTH", 1000)
 
 
@@ -151,9 +156,9 @@ def test_the_command_reports_a_mixed_file_and_an_unreadable_one_without_a_traceb
 
     text = out.getvalue()
     assert "3 rows, 1 new trips, 0 already imported, 2 kept for review (2 bad" in text
-    assert "line 3: Bad data: trip_id contains a control character (U+0000)" in text
+    assert "line 3: Bad data: trip_id: contains the control character U+0000, which text cannot hold" in text
     assert "line 4: Bad data: start_time '2025-13-01T00:00:00' is not an ISO 8601 date and time" in text
-    assert TripImport.objects.get().file_name == "week-\ufffd.csv"
+    assert TripImport.objects.get().file_name == "week-\\udcff.csv"  # kept escaped
 
     def refused(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
@@ -184,7 +189,7 @@ def test_the_admin_upload_reports_a_mixed_file(fleet, client, make_user):
     assert "3 row(s) read, 1 new trip(s), 0 already imported, 2 kept for review" in page.content.decode()
     row = batch.kept_rows.get(line_number=3)
     shown = client.get(reverse("admin:statements_tripimportrow_change", args=[row.pk]))
-    assert shown.status_code == 200 and "trip_id contains a control character (U+0000)" in shown.content.decode()
+    assert shown.status_code == 200 and "trip_id: contains the control character U+0000" in shown.content.decode()
 
 
 _CELL = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12) | st.sampled_from(
