@@ -24,6 +24,7 @@ URLENCODED = "application/x-www-form-urlencoded"
 SAMPLES = {
     "object_id": "1",
     "id": "1",
+    "pk": "1",
     "content_type_id": "1",
     "app_label": "leases",
     "url": "nowhere",
