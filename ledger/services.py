@@ -955,7 +955,7 @@ def refund_credit(
             fields={"reference": "1 to 64 characters."},
         )
     today = timezone.localdate()
-    refunded_on = refunded_on or today
+    refunded_on = clean_date(refunded_on, field="refunded_on", noun="The refund date") if refunded_on else today
     if refunded_on > today:
         raise InvalidInput("A refund cannot be dated in the future.", fields={"refunded_on": "Not in the future."})
     with transaction.atomic():

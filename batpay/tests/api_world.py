@@ -21,7 +21,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leases.models import Driver, Lease, Medallion, Vehicle
-from ledger.models import ObligationBalance, Posting, Receipt
+from ledger.models import ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan
 from plans.lifecycle import InstallmentStatus
 from repairs.models import RepairInvoice
@@ -67,6 +67,7 @@ class World:
     balance: ObligationBalance
     dtr: str
     case_no: str
+    credit: Receipt | None = None  # a receipt with credit waiting, for the Controllers' credit routes
     ids: dict[str, Any] = field(default_factory=dict)
 
     def kwargs(self, url_name: str, names) -> dict[str, Any]:
@@ -92,7 +93,11 @@ class World:
             "lease": self.spare_lease if url_name == "lease-terminate" else self.lease,
             "ledger-posting": self.posting,
             "ledger-balance": self.balance,
-            "ledger-receipt": Receipt.objects.order_by("pk").first(),
+            "ledger-receipt": self.credit
+            if url_name in ("ledger-receipt-refund", "ledger-receipt-apply-credit")
+            else Receipt.objects.order_by("pk").first(),
+            "ledger-receipt-apply": self.credit,
+            "ledger-refund": Refund.objects.order_by("pk").first(),
             "ledger-trip": Trip.objects.order_by("pk").first(),
             "ledger-trip-import": TripImport.objects.order_by("pk").first(),
             "ledger-trip-row": TripImportRow.objects.order_by("pk").first(),
@@ -133,6 +138,14 @@ def world(fleet, make_user, api_client_for) -> World:
     close_earnings(period=P1)
     generate_dtrs(period=P1, render=False)
     case_no = _created(api.post("/api/repairs/create-case"), "case_no")
+    credit = api.post(
+        "/api/ledger/interim-payments/",
+        {**ids, "amount": "9000.00", "payment_method": "CASH"},  # more than the rent: credit waits
+        format="json",
+    )
+    credit = Receipt.objects.get(pk=_created(credit, "receipt")["id"])
+    refund = {"method": "CHECK", "reference": "CHK-1", "reason": "Driver asked for it", "amount": "1.00"}
+    assert api.post(f"/api/ledger/receipts/{credit.pk}/refund", refund, format="json").status_code == 201
     return World(
         api=api,
         username=user.username,
@@ -152,6 +165,7 @@ def world(fleet, make_user, api_client_for) -> World:
         balance=ObligationBalance.objects.filter(lease=lease, status="OPEN").exclude(category="TAXES").first(),
         dtr=DriverTransactionReport.objects.filter(lease=lease).get().dtr_number,
         case_no=case_no,
+        credit=credit,
     )
 
 
@@ -260,6 +274,18 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
         "note": "Paid at the window",
     },
     ("dtr-void", "post"): lambda w: {"reason": "The wrong trips file\nwas used"},
+    ("ledger-receipt-apply-credit", "post"): lambda w: {
+        "balance_id": w.balance.pk,
+        "amount": "1.00",
+        "reason": "Credit of the old\nlease",
+    },
+    ("ledger-receipt-refund", "post"): lambda w: {
+        "amount": "1.00",
+        "method": "ACH",
+        "reference": "TRACE-9",
+        "reason": "Driver left\nthe fleet",
+        "refunded_on": timezone.localdate().isoformat(),
+    },
     ("repair-list", "post"): lambda w: _repair(w, "INV-NEW"),
     ("repair-detail", "patch"): lambda w: _repair(w, "W-2"),
     ("repair-change-status", "post"): lambda w: {"status": "HOLD", "reason": "Driver on leave\nuntil May"},

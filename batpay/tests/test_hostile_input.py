@@ -33,6 +33,7 @@ from batpay.money import MAX_AMOUNT
 from batpay.periods import EARLIEST_DATE, LATEST_DATE
 from batpay.tests.api_world import REAL_BODIES, World, database_fingerprint
 from batpay.text import multiline_fields
+from ledger.selectors import prepayment_credit
 
 pytestmark = pytest.mark.django_db
 
@@ -572,6 +573,7 @@ def test_payments_of_the_largest_amount_add_up_without_overflowing(world, settin
     operation = next(op for op in WITH_BODY if op.url_name == "ledger-interim-payment")
     body = {**real_body(world, operation), "allocations": [], "amount": str(MAX_AMOUNT)}
 
+    waiting = prepayment_credit(driver_id=world.driver.pk, lease_id=world.lease.pk)  # the world's own credit
     credits = []
     for _ in range(3):
         response = send(world, operation, body)
@@ -579,8 +581,8 @@ def test_payments_of_the_largest_amount_add_up_without_overflowing(world, settin
         credits.append(response.json()["prepayment_credit"])
     position = world.api.get(f"/api/ledger/receipts/?lease_id={world.lease.pk}&kind=INTERIM_PAYMENT")
 
-    assert credits == ["9999999999.99", "19999999999.98", "29999999999.97"]
-    assert {row["amount"] for row in position.json()["results"]} == {"9999999999.99"}
+    assert credits == [f"{waiting + MAX_AMOUNT * n:.2f}" for n in (1, 2, 3)]
+    assert {row["amount"] for row in position.json()["results"] if row["id"] != world.credit.pk} == {"9999999999.99"}
     assert problem(send(world, operation, {**body, "amount": "10000000000.00"}), "amount") is None
     call_command("check_ledger")
 

@@ -239,7 +239,7 @@ class RefundCreditSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=Receipt.Method.choices)
     reference = serializers.CharField(max_length=64, help_text="Check number, ACH trace or cash voucher.")
     reason = serializers.CharField(max_length=2000, allow_blank=True, help_text="At least 10 characters.")
-    refunded_on = serializers.DateField(required=False, help_text="Defaults to today; not in the future.")
+    refunded_on = DateField(required=False, help_text="Defaults to today; not in the future.")
 
 
 class RefundSerializer(serializers.ModelSerializer):
