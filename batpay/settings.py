@@ -170,7 +170,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "batpay.schema.AutoSchema",
     "EXCEPTION_HANDLER": "batpay.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "ORDERING_PARAM": "ordering",
@@ -187,6 +187,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Many models have a `status`; each choice set gets its own name instead of a hashed one.
     "ENUM_NAME_OVERRIDES": {
+        "ErrorCodeEnum": "batpay.errors.ErrorCode",
         "DriverStatusEnum": "leases.models.Driver.Status",
         "LeaseStatusEnum": "leases.models.Lease.Status",
         "PlanStatusEnum": "plans.lifecycle.PlanStatus",

@@ -21,7 +21,6 @@ from ledger.api.serializers import (
     DriverPositionSerializer,
     InterimPaymentResultSerializer,
     InterimPaymentSerializer,
-    LedgerErrorSerializer,
     ObligationBalanceSerializer,
     PostingSerializer,
     PostingVoidSerializer,
@@ -29,13 +28,10 @@ from ledger.api.serializers import (
     ReceiptSerializer,
 )
 
-ERRORS = {400: LedgerErrorSerializer, 401: LedgerErrorSerializer, 403: LedgerErrorSerializer}
-READ_ERRORS = {**ERRORS, 404: LedgerErrorSerializer}
-
 
 @extend_schema_view(
-    list=extend_schema(summary="Ledger postings", responses={200: PostingSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(summary="One posting", responses={200: PostingSerializer, **READ_ERRORS}),
+    list=extend_schema(summary="Ledger postings", responses={200: PostingSerializer(many=True)}),
+    retrieve=extend_schema(summary="One posting", responses={200: PostingSerializer}),
 )
 class PostingViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PostingSerializer
@@ -47,12 +43,8 @@ class PostingViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Obligation balances", responses={200: ObligationBalanceSerializer(many=True), **ERRORS}
-    ),
-    retrieve=extend_schema(
-        summary="One obligation balance", responses={200: ObligationBalanceSerializer, **READ_ERRORS}
-    ),
+    list=extend_schema(summary="Obligation balances", responses={200: ObligationBalanceSerializer(many=True)}),
+    retrieve=extend_schema(summary="One obligation balance", responses={200: ObligationBalanceSerializer}),
 )
 class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ObligationBalanceSerializer
@@ -64,10 +56,8 @@ class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Receipts", responses={200: ReceiptSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(
-        summary="One receipt with its postings", responses={200: ReceiptDetailSerializer, **READ_ERRORS}
-    ),
+    list=extend_schema(summary="Receipts", responses={200: ReceiptSerializer(many=True)}),
+    retrieve=extend_schema(summary="One receipt with its postings", responses={200: ReceiptDetailSerializer}),
 )
 class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ReceiptFilter
@@ -88,7 +78,7 @@ class PostingVoidView(APIView):
         description="Reverses the posting (a CREDIT reopens its balance and returns the money to its receipt; "
         "a DEBIT first releases the payments on its obligation). Returns the reversal. Controllers only.",
         request=PostingVoidSerializer,
-        responses={200: PostingSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+        responses={200: PostingSerializer},
     )
     def post(self, request, pk: int):
         serializer = PostingVoidSerializer(data=request.data)
@@ -114,7 +104,7 @@ class InterimPaymentView(APIView):
             )
         ],
         request=InterimPaymentSerializer,
-        responses={201: InterimPaymentResultSerializer, **ERRORS, 409: LedgerErrorSerializer},
+        responses={201: InterimPaymentResultSerializer},
     )
     def post(self, request):
         serializer = InterimPaymentSerializer(data=request.data)
@@ -147,7 +137,7 @@ class DriverBalancesView(APIView):
         description="Computed from the postings effective on or before the end of `as_of`, so a past date "
         "reads the same after later payments and voids. Grouped per lease and category, in payment priority.",
         parameters=[AsOfQuerySerializer],
-        responses={200: DriverPositionSerializer, **READ_ERRORS},
+        responses={200: DriverPositionSerializer},
     )
     def get(self, request, driver_id: int):
         refuse_unknown_parameters(request, [*AsOfQuerySerializer().fields, api_settings.URL_FORMAT_OVERRIDE])
