@@ -5,8 +5,8 @@ view it documents, for every operation at once:
 
 - **the errors**: each 4xx the operation can give, with the one error shape of `batpay.errors`
   (`Error`: `code`, `message`, `fields`; `fields` nests for nested input), derived from what the
-  operation is — input → 400, authentication → 401, permissions → 403, a path parameter or a page
-  → 404, a write → 409, a body → 413 and 415, throttles → 429. A view never lists them itself.
+  operation is — input → 400, not open to anyone → 401 and 403, a path parameter or a page → 404,
+  a write → 409, a body → 413 and 415, throttles → 429. A view never lists them itself.
 - **a page**: a collection action that pages (`GET /repairs/installments/unposted`) answers a page
   of rows, like `list`.
 - **a possibly empty read-only value**: DRF drops `allow_blank` from read-only model fields, so an
@@ -103,10 +103,8 @@ class AutoSchema(openapi.AutoSchema):
         statuses = []
         if takes_body or locations & {"query", "header"}:
             statuses.append(400)
-        if self.view.get_authenticators():
-            statuses.append(401)
         if not all(isinstance(permission, permissions.AllowAny) for permission in self.view.get_permissions()):
-            statuses.append(403)
+            statuses += [401, 403]
         if "path" in locations or (self._is_list_view() and self._get_paginator() is not None):
             statuses.append(404)
         if self.method in WRITE_METHODS:

@@ -27,7 +27,7 @@ import hypothesis
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 from schemathesis.core.failures import FailureGroup
 from schemathesis.pytest.lazy import get_all_tests
 
@@ -170,7 +170,7 @@ FIELD_IDS = {
 }
 
 
-def schemathesis_config(on_file: dict[str, list], budget: Budget, seed: int) -> dict:
+def schemathesis_config(on_file: dict[str, list], budget: Budget, seed: int, spare_token: str) -> dict:
     bindings = {
         f"{location}.{name}": {"dictionary": kind, "probability": 0.5}
         for name, kind in FIELD_IDS.items()
@@ -195,6 +195,8 @@ def schemathesis_config(on_file: dict[str, list], budget: Budget, seed: int) -> 
     operations += [
         {"include-method": method, "phases": {"coverage": {"enabled": False}}} for method in budget.coverage_skips
     ]
+    # Revoking a token (DELETE /api/auth/token/) revokes a spare one, not the run's.
+    operations.append({"include-path": "/api/auth/token/", "include-method": "DELETE", "headers": bearer(spare_token)})
     return {
         "seed": seed,
         "dictionaries": {kind: {"values": values} for kind, values in on_file.items() if values},
@@ -258,8 +260,9 @@ class Report:
         return "\n".join(lines)
 
 
-def run_schemathesis(on_file: dict[str, list], token: str, budget: Budget, seed: int) -> Report:
-    schema = served_schema(token=token, config=schemathesis_config(on_file, budget, seed))
+def run_schemathesis(on_file: dict[str, list], tokens: tuple[str, str], budget: Budget, seed: int) -> Report:
+    token, spare_token = tokens
+    schema = served_schema(token=token, config=schemathesis_config(on_file, budget, seed, spare_token))
     parameters = {re.sub(r"\}.*", "}", path) for path in schema.raw_schema["paths"] if "{" in path}
     assert parameters <= set(PATH_IDS), f"path parameters without real ids in PATH_IDS: {parameters - set(PATH_IDS)}"
     report = Report(seed=seed)
@@ -276,6 +279,9 @@ def run_schemathesis(on_file: dict[str, list], token: str, budget: Budget, seed:
         test()
 
     class Machine(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": schema.config.headers_for(operation=case.operation)}
+
         def call(self, case, **kwargs):
             return report.send(case, **kwargs)
 
@@ -296,13 +302,26 @@ def run_schemathesis(on_file: dict[str, list], token: str, budget: Budget, seed:
     return report
 
 
+def log_in(user) -> str:
+    """A token from POST /api/auth/token/, as a client gets one (make_user's password)."""
+    response = APIClient().post(
+        "/api/auth/token/", {"username": user.username, "password": "pw-for-tests-1"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def fuzz(on_file, make_user, budget: Budget, capsys) -> Report:
     """The run, its summary on the terminal (passing or not), and the ledger's invariants after it.
     FUZZ_SEED=<seed> repeats a run's generated data."""
-    token, _ = Token.objects.get_or_create(user=make_user(superuser=True))
+    tokens = (log_in(make_user(superuser=True)), log_in(make_user(superuser=True)))
     seed = int(os.environ.get("FUZZ_SEED") or random.randrange(2**63))
     with requests_in_this_transaction():
-        report = run_schemathesis(on_file, token.key, budget, seed)
+        report = run_schemathesis(on_file, tokens, budget, seed)
     with capsys.disabled():
         print("\n" + report.summary())
     call_command("check_ledger")
@@ -353,17 +372,18 @@ DISAGREED = {
 
 
 def test_the_places_the_schema_and_the_responses_disagreed_now_agree(fleet_on_file, make_user, subtests):
-    token, _ = Token.objects.get_or_create(user=make_user(superuser=True))
-    bearer = {"Authorization": f"Bearer {token.key}"}
+    token = log_in(make_user(superuser=True))
     with requests_in_this_transaction():
-        schema = served_schema(token=token.key)
+        schema = served_schema(token=token)
         for name, (method, path, path_parameters, query, body, status) in DISAGREED.items():
             with subtests.test(name):
                 parameters = {key: fleet_on_file.get(value, [value])[0] for key, value in path_parameters.items()}
                 content = {} if body is None else {"body": body, "media_type": "application/json"}
-                case = schema[path][method].Case(path_parameters=parameters, query=query, headers=bearer, **content)
+                case = schema[path][method].Case(
+                    path_parameters=parameters, query=query, headers=bearer(token), **content
+                )
                 response = case.call_and_validate()
                 assert response.status_code == status, response.text
 
-        response = schema["/api/leases/"]["GET"].Case(headers={"Authorization": "Bearer wrong"}).call_and_validate()
+        response = schema["/api/leases/"]["GET"].Case(headers=bearer("not-a-token")).call_and_validate()
         assert response.status_code == 401
