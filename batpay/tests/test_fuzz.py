@@ -60,12 +60,12 @@ STATEFUL_CHECKS = ("ensure_resource_availability", "use_after_free")
 class Budget:
     coverage_mode: str  # the coverage phase's cases: "positive" (valid boundary values) or "all" (and each violation)
     coverage_skips: tuple[str, ...]  # methods left to fuzzing alone (a PATCH reads its create's input serializer)
-    fuzz_examples: int  # random cases per operation and generation mode (valid, invalid)
+    fuzz_examples: int  # random cases per operation, valid and invalid
     stateful_scenarios: int
     stateful_steps: int
 
 
-# About 1,400 requests, a minute on a busy 2-core machine; SLOW is some 30,000.
+# About 1,400 requests, under a minute on a busy 2-core machine; SLOW about 20,000 in ten minutes.
 FAST = Budget(coverage_mode="positive", coverage_skips=("PATCH",), fuzz_examples=4, stateful_scenarios=15,
               stateful_steps=6)  # fmt: skip
 SLOW = Budget(coverage_mode="all", coverage_skips=(), fuzz_examples=150, stateful_scenarios=300, stateful_steps=12)
@@ -370,7 +370,7 @@ def test_the_api_answers_as_its_schema_says(fleet_on_file, make_user, capsys):
 def test_the_api_answers_as_its_schema_says_with_many_more_examples(fleet_on_file, make_user, capsys):
     report = fuzz(fleet_on_file, make_user, SLOW, capsys)
 
-    assert report.requests > 20000
+    assert report.requests > 15000
     assert not report.findings, report.summary()
 
 
