@@ -34,7 +34,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such resource, or a page past the last.",
     409: "The request conflicts with the current state (a transition not allowed now, a duplicate, "
     "a record still referred to); nothing was written.",
-    413: "The body is larger than the upload limit.",
+    413: "The body is over the upload limits (its size, its number of fields).",
     415: "The body is not in a media type this operation reads.",
     429: "Too many requests; retry after the number of seconds in `Retry-After`.",
 }

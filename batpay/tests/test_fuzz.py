@@ -221,7 +221,9 @@ REVOKE = ("DELETE", "/api/auth/token/")
 
 
 @dataclass
-class Report:
+class Run:
+    """A fuzz run: sends the requests, keeps its token, counts and records what it found."""
+
     seed: int
     new_token: Callable[[], str]  # a login
     token: str = ""  # the run's: every generated request sends it
@@ -279,13 +281,13 @@ class Report:
         return "\n".join(lines)
 
 
-def run_schemathesis(on_file: dict[str, list], budget: Budget, report: Report) -> None:
-    schema = served_schema(token=report.token, config=schemathesis_config(on_file, budget, report.seed))
+def run_schemathesis(on_file: dict[str, list], budget: Budget, run: Run) -> None:
+    schema = served_schema(token=run.token, config=schemathesis_config(on_file, budget, run.seed))
     parameters = {re.sub(r"\}.*", "}", path) for path in schema.raw_schema["paths"] if "{" in path}
     assert parameters <= set(PATH_IDS), f"path parameters without real ids in PATH_IDS: {parameters - set(PATH_IDS)}"
 
     def one_case(case) -> None:
-        report.validate(case, report.send(case))
+        run.validate(case, run.send(case))
 
     # One Hypothesis test per operation with the schema's examples, coverage and fuzzing phases:
     # what `schemathesis.pytest.from_fixture` runs, called here directly (its subtest reporting
@@ -307,11 +309,11 @@ def run_schemathesis(on_file: dict[str, list], budget: Budget, report: Report) -
             return {"headers": schema.config.headers_for(operation=case.operation)}
 
         def call(self, case, **kwargs):
-            return report.send(case, **kwargs)
+            return run.send(case, **kwargs)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             # The recorder holds the scenario's earlier calls, for the checks that look back.
-            report.validate(case, response, transport_kwargs=kwargs or None, recorder=self.recorder)
+            run.validate(case, response, transport_kwargs=kwargs or None, recorder=self.recorder)
 
     Machine.run(
         settings=hypothesis.settings(
@@ -339,39 +341,37 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def fuzz(on_file, make_user, budget: Budget, capsys) -> Report:
+def fuzz(on_file, make_user, budget: Budget, capsys) -> Run:
     """The run, its summary on the terminal (passing or not), and the ledger's invariants after it.
     FUZZ_SEED=<seed> repeats a run's generated data."""
     superuser = make_user(superuser=True)
-    report = Report(
-        seed=int(os.environ.get("FUZZ_SEED") or random.randrange(2**63)), new_token=lambda: log_in(superuser)
-    )
+    run = Run(seed=int(os.environ.get("FUZZ_SEED") or random.randrange(2**63)), new_token=lambda: log_in(superuser))
     started = time.perf_counter()
     try:
         with requests_in_this_transaction():
-            report.token = report.new_token()
-            run_schemathesis(on_file, budget, report)
+            run.token = run.new_token()
+            run_schemathesis(on_file, budget, run)
     finally:
-        report.seconds = time.perf_counter() - started
+        run.seconds = time.perf_counter() - started
         with capsys.disabled():
-            print("\n" + report.summary())
+            print("\n" + run.summary())
     call_command("check_ledger")
-    return report
+    return run
 
 
 def test_the_api_answers_as_its_schema_says(fleet_on_file, make_user, capsys):
-    report = fuzz(fleet_on_file, make_user, FAST, capsys)
+    run = fuzz(fleet_on_file, make_user, FAST, capsys)
 
-    assert report.requests > 1000
-    assert not report.findings, report.summary()
+    assert run.requests > 1000
+    assert not run.findings, run.summary()
 
 
 @pytest.mark.slow
 def test_the_api_answers_as_its_schema_says_with_many_more_examples(fleet_on_file, make_user, capsys):
-    report = fuzz(fleet_on_file, make_user, SLOW, capsys)
+    run = fuzz(fleet_on_file, make_user, SLOW, capsys)
 
-    assert report.requests > 15000
-    assert not report.findings, report.summary()
+    assert run.requests > 15000
+    assert not run.findings, run.summary()
 
 
 # --- the places the schema and the responses disagreed, one request each ---------------------
