@@ -17,15 +17,6 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("batpay")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests marked `slow` (long property runs) run only when asked for: `pytest -m slow`."""
-    if "slow" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason="slow: run with `pytest -m slow`")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
-
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):

@@ -235,7 +235,7 @@ REST_FRAMEWORK = {
         "batpay.parsers.FormParser",
         "batpay.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "batpay.schema.AutoSchema",
     "EXCEPTION_HANDLER": "batpay.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "ORDERING_PARAM": "ordering",
@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Many models have a `status`; each choice set gets its own name instead of a hashed one.
     "ENUM_NAME_OVERRIDES": {
+        "ErrorCodeEnum": "batpay.errors.ErrorCode",
         "DriverStatusEnum": "leases.models.Driver.Status",
         "LeaseStatusEnum": "leases.models.Lease.Status",
         "PlanStatusEnum": "plans.lifecycle.PlanStatus",

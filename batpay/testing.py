@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -43,3 +46,54 @@ def set_clock(monkeypatch, instant: str) -> dt.datetime:
         raise ValueError(f"{instant!r}: an instant needs its offset")
     monkeypatch.setattr("django.utils.timezone.now", lambda: value.astimezone(dt.UTC))
     return value
+
+
+# --- the API against its OpenAPI schema (schemathesis) ----------------------------------------
+
+# What a response must be: no 5xx, a documented status, the documented content type and headers,
+# and a body that conforms to the operation's schema.
+CONFORMANCE_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+)
+
+
+@contextmanager
+def requests_in_this_transaction() -> Iterator[None]:
+    """Lets requests reach the WSGI application in this thread, inside the test's transaction.
+
+    Django closes a connection that is inside a transaction when a request starts or ends; its own
+    test client switches that off for its requests, and this does the same for schemathesis' calls.
+    """
+    from django.core import signals
+    from django.db import close_old_connections
+
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        for signal in (signals.request_started, signals.request_finished):
+            signal.connect(close_old_connections)
+
+
+def served_schema(*, token: str, config: dict[str, Any] | None = None):
+    """The OpenAPI schema the application serves at /api/schema/, loaded by schemathesis to call the
+    application in-process with `Authorization: Bearer <token>` and CONFORMANCE_CHECKS (unless
+    `config`, schemathesis' configuration as a dict, says otherwise). Use inside
+    `requests_in_this_transaction()`."""
+    import schemathesis
+
+    from batpay.wsgi import application
+
+    config = {
+        "headers": {"Authorization": f"Bearer {token}"},
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in CONFORMANCE_CHECKS}},
+        **(config or {}),
+    }
+    return schemathesis.openapi.from_wsgi(
+        "/api/schema/?format=json", application, config=schemathesis.Config.from_dict(config)
+    )

@@ -3,7 +3,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.http import HttpRequest
 from django.utils import timezone
 from django.views.defaults import page_not_found, server_error
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from knox.models import AuthToken
 from rest_framework import serializers
@@ -15,15 +15,9 @@ from rest_framework.views import APIView
 from batpay.auth import BearerTokenAuthentication
 from batpay.errors import api_not_found, api_server_error
 from batpay.login_guard import LoginLocked, lockout_seconds
+from batpay.schema import ErrorSerializer
 
-ERROR = inline_serializer(
-    "Error",
-    {
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-    },
-)
+ERROR = ErrorSerializer
 
 
 class LoginSerializer(serializers.Serializer):

@@ -21,9 +21,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
+from batpay.schema import AutoSchema
 from plans import services
 from plans.cases import case_create, case_state
-from plans.exports import FORMATS, Column, export_format, export_response
+from plans.exports import FORMATS, Column, export_format, export_response, export_responses
 from plans.lifecycle import InstallmentStatus, PlanStatus, RequestedStatus
 from plans.models import Plan
 from plans.selectors import attach_totals, plan_statistics
@@ -55,7 +56,15 @@ class ExportNegotiation(DefaultContentNegotiation):
 FORMAT_PARAMETER = OpenApiParameter(
     "format", OpenApiTypes.STR, enum=list(FORMATS), description="File format (default xlsx)."
 )
-EXPORT_RESPONSES = {(200, media): OpenApiTypes.BINARY for media in FORMATS.values()}
+
+
+class PlanSchema(AutoSchema):
+    """An export documents the table of its view's `export_columns`: a file per format, the json row by row."""
+
+    def get_response_serializers(self):
+        if getattr(self.view, "action", None) == "export":
+            return export_responses(self.view.export_columns)
+        return super().get_response_serializers()
 
 
 class StatusChangeSerializer(serializers.Serializer):
@@ -113,6 +122,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     statistics_totals: dict[str, str] = {}  # more sums for /statistics: result key → money field
     case_flow: str | None = None
     http_method_names = ["get", "post", "patch", "head", "options"]
+    schema = PlanSchema()
 
     @property
     def action_permissions(self) -> dict[str, list[str]]:
@@ -213,7 +223,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Money as decimal strings, like every amount the API returns."""
         return {key: (f"{value:.2f}" if hasattr(value, "quantize") else value) for key, value in figures.items()}
 
-    @extend_schema(parameters=[FORMAT_PARAMETER], responses=EXPORT_RESPONSES)
+    @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
         fmt = export_format(request.query_params.get("format"))
@@ -242,6 +252,7 @@ class PlanInstallmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     writes: PlanWrites
     export_columns: Sequence[Column]
     export_title: str
+    schema = PlanSchema()
 
     @property
     def action_permissions(self) -> dict[str, list[str]]:
@@ -304,7 +315,7 @@ class PlanInstallmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             }
         )
 
-    @extend_schema(parameters=[FORMAT_PARAMETER], responses=EXPORT_RESPONSES)
+    @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
         fmt = export_format(request.query_params.get("format"))

@@ -41,6 +41,32 @@ class Column:
     kind: str = "text"  # text | money | date | datetime | int
 
 
+# How each kind of column reads in the json export, for the OpenAPI schema.
+_JSON_SCHEMAS = {
+    "text": {"type": "string"},
+    "money": {"type": "string", "format": "decimal"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "int": {"type": "integer"},
+}
+
+
+def export_responses(columns: Sequence[Column]) -> dict[tuple[int, str], Any]:
+    """The OpenAPI responses of an export of `columns`: a file per format, and the json rows
+    column by column (a value is null where the row has none)."""
+    from drf_spectacular.types import OpenApiTypes
+
+    row = {
+        "type": "object",
+        "properties": {column.header: {**_JSON_SCHEMAS[column.kind], "nullable": True} for column in columns},
+        "required": [column.header for column in columns],
+    }
+    return {
+        (200, media): {"type": "array", "items": row} if fmt == "json" else OpenApiTypes.BINARY
+        for fmt, media in FORMATS.items()
+    }
+
+
 def export_format(value: str | None) -> str:
     fmt = (value or "xlsx").strip().lower()
     if fmt not in FORMATS:

@@ -15,14 +15,6 @@ from ledger.api.filters import MAX_ID
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
 
 
-class LedgerErrorSerializer(serializers.Serializer):
-    """The one error shape of the API (batpay.errors)."""
-
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
 class IdField(serializers.IntegerField):
     def __init__(self, **kwargs):
         super().__init__(min_value=1, max_value=MAX_ID, **kwargs)

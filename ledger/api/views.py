@@ -22,7 +22,6 @@ from ledger.api.serializers import (
     DriverPositionSerializer,
     InterimPaymentResultSerializer,
     InterimPaymentSerializer,
-    LedgerErrorSerializer,
     ObligationBalanceSerializer,
     PostingSerializer,
     PostingVoidSerializer,
@@ -32,13 +31,10 @@ from ledger.api.serializers import (
     RefundSerializer,
 )
 
-ERRORS = {400: LedgerErrorSerializer, 401: LedgerErrorSerializer, 403: LedgerErrorSerializer}
-READ_ERRORS = {**ERRORS, 404: LedgerErrorSerializer}
-
 
 @extend_schema_view(
-    list=extend_schema(summary="Ledger postings", responses={200: PostingSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(summary="One posting", responses={200: PostingSerializer, **READ_ERRORS}),
+    list=extend_schema(summary="Ledger postings", responses={200: PostingSerializer(many=True)}),
+    retrieve=extend_schema(summary="One posting", responses={200: PostingSerializer}),
 )
 class PostingViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PostingSerializer
@@ -50,12 +46,8 @@ class PostingViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Obligation balances", responses={200: ObligationBalanceSerializer(many=True), **ERRORS}
-    ),
-    retrieve=extend_schema(
-        summary="One obligation balance", responses={200: ObligationBalanceSerializer, **READ_ERRORS}
-    ),
+    list=extend_schema(summary="Obligation balances", responses={200: ObligationBalanceSerializer(many=True)}),
+    retrieve=extend_schema(summary="One obligation balance", responses={200: ObligationBalanceSerializer}),
 )
 class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ObligationBalanceSerializer
@@ -67,10 +59,8 @@ class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Receipts", responses={200: ReceiptSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(
-        summary="One receipt with its postings", responses={200: ReceiptDetailSerializer, **READ_ERRORS}
-    ),
+    list=extend_schema(summary="Receipts", responses={200: ReceiptSerializer(many=True)}),
+    retrieve=extend_schema(summary="One receipt with its postings", responses={200: ReceiptDetailSerializer}),
 )
 class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ReceiptFilter
@@ -84,8 +74,8 @@ class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Refunds of credit", responses={200: RefundSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(summary="One refund", responses={200: RefundSerializer, **READ_ERRORS}),
+    list=extend_schema(summary="Refunds of credit", responses={200: RefundSerializer(many=True)}),
+    retrieve=extend_schema(summary="One refund", responses={200: RefundSerializer}),
 )
 class RefundViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RefundSerializer
@@ -105,7 +95,7 @@ class ReceiptApplyCreditView(APIView):
         "driver, on any lease (not TAXES) — credit a terminated lease will never use. Returns the payment posting. "
         "Controllers only.",
         request=ApplyCreditSerializer,
-        responses={201: PostingSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+        responses={201: PostingSerializer},
     )
     def post(self, request, pk: int):
         serializer = ApplyCreditSerializer(data=request.data)
@@ -130,7 +120,7 @@ class ReceiptRefundView(APIView):
         description="Hands an interim payment's or prepayment's unapplied money back to the driver (cash, check "
         "or ACH, with its reference); no charge can take it afterwards. Controllers only.",
         request=RefundCreditSerializer,
-        responses={201: RefundSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+        responses={201: RefundSerializer},
     )
     def post(self, request, pk: int):
         serializer = RefundCreditSerializer(data=request.data)
@@ -158,7 +148,7 @@ class PostingVoidView(APIView):
         "credit pays the lease's open LEASE balances oldest first; earnings pay what the driver owes through "
         "this week in priority order, the rest is due to the driver. Returns the reversal. Controllers only.",
         request=PostingVoidSerializer,
-        responses={200: PostingSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+        responses={200: PostingSerializer},
     )
     def post(self, request, pk: int):
         serializer = PostingVoidSerializer(data=request.data)
@@ -184,7 +174,7 @@ class InterimPaymentView(APIView):
             )
         ],
         request=InterimPaymentSerializer,
-        responses={201: InterimPaymentResultSerializer, **ERRORS, 409: LedgerErrorSerializer},
+        responses={201: InterimPaymentResultSerializer},
     )
     def post(self, request):
         serializer = InterimPaymentSerializer(data=request.data)
@@ -217,7 +207,7 @@ class DriverBalancesView(APIView):
         description="Computed from the postings effective on or before the end of `as_of`, so a past date "
         "reads the same after later payments and voids. Grouped per lease and category, in payment priority.",
         parameters=[AsOfQuerySerializer],
-        responses={200: DriverPositionSerializer, **READ_ERRORS},
+        responses={200: DriverPositionSerializer},
     )
     def get(self, request, driver_id: int):
         refuse_unknown_parameters(request, [*AsOfQuerySerializer().fields, api_settings.URL_FORMAT_OVERRIDE])

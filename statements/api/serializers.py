@@ -68,7 +68,7 @@ class DtrSerializer(serializers.ModelSerializer):
     def get_period_end(self, obj: DriverTransactionReport):
         return period_end(obj.period)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_superseded_by(self, obj: DriverTransactionReport) -> str | None:
         replacement = getattr(obj, "superseded_by", None)
         return replacement.dtr_number if replacement else None
@@ -138,7 +138,7 @@ class TripSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(MoneyField())
     def get_taxes_and_fees(self, obj: Trip) -> str:
         return f"{sum(getattr(obj, column) for column in TAX_COLUMNS):.2f}"
 

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from batpay.errors import NotFound
-from ledger.api.views import ERRORS, READ_ERRORS, LedgerErrorSerializer
 from plans.api import ExportNegotiation
 from statements import dtr, pdf, selectors
 from statements.api.filters import DtrFilter, TripFilter, TripImportRowFilter
@@ -36,9 +35,9 @@ def _get_dtr(dtr_number: str):
     list=extend_schema(
         summary="Driver Transaction Reports",
         description="One per lease per period; a voided DTR stays listed beside the version that replaced it.",
-        responses={200: DtrSerializer(many=True), **ERRORS},
+        responses={200: DtrSerializer(many=True)},
     ),
-    retrieve=extend_schema(summary="One DTR with its snapshot", responses={200: DtrDetailSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(summary="One DTR with its snapshot", responses={200: DtrDetailSerializer}),
 )
 class DtrViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "dtr_number"
@@ -71,7 +70,7 @@ class DtrPdfView(APIView):
     @extend_schema(
         summary="A DTR as PDF",
         description="The stored PDF; rendered (and stored) now if it is missing or older than the DTR's void.",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **READ_ERRORS},
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
     )
     def get(self, request, dtr_number: str):
         report = _get_dtr(dtr_number)
@@ -88,7 +87,7 @@ class DtrVoidView(APIView):
         description="Voids the DTR with the reason and, in the same transaction, issues a new version (a new "
         "number) read from the ledger as of the period's end. Controllers only.",
         request=DtrVoidSerializer,
-        responses={200: DtrVoidResultSerializer, **READ_ERRORS, 409: LedgerErrorSerializer},
+        responses={200: DtrVoidResultSerializer},
     )
     def post(self, request, dtr_number: str):
         serializer = DtrVoidSerializer(data=request.data)
@@ -101,8 +100,8 @@ class DtrVoidView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Imported trips", responses={200: TripSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(summary="One trip", responses={200: TripSerializer, **READ_ERRORS}),
+    list=extend_schema(summary="Imported trips", responses={200: TripSerializer(many=True)}),
+    retrieve=extend_schema(summary="One trip", responses={200: TripSerializer}),
 )
 class TripViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TripSerializer
@@ -114,8 +113,8 @@ class TripViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Trip file imports", responses={200: TripImportSerializer(many=True), **ERRORS}),
-    retrieve=extend_schema(summary="One trip file import", responses={200: TripImportSerializer, **READ_ERRORS}),
+    list=extend_schema(summary="Trip file imports", responses={200: TripImportSerializer(many=True)}),
+    retrieve=extend_schema(summary="One trip file import", responses={200: TripImportSerializer}),
 )
 class TripImportViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TripImportSerializer
@@ -129,9 +128,9 @@ class TripImportViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary="Trip rows kept for review",
         description="Rows of trip files that did not become trips: bad data, no matching lease, or a closed week.",
-        responses={200: TripImportRowSerializer(many=True), **ERRORS},
+        responses={200: TripImportRowSerializer(many=True)},
     ),
-    retrieve=extend_schema(summary="One kept trip row", responses={200: TripImportRowSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(summary="One kept trip row", responses={200: TripImportRowSerializer}),
 )
 class TripImportRowViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TripImportRowSerializer
