@@ -17,7 +17,6 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("batpay")
 
 
-
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Test users need no key stretching; the real hasher costs ~0.3 s per user."""

@@ -37,7 +37,7 @@ from batpay.wsgi import application
 from lease_schedules.services import lease_terminate
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger import services as ledger
-from ledger.models import Category, ObligationBalance, Posting, Receipt
+from ledger.models import Category, ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan, LoanInstallment
 from loans.services import loan_create
 from plans.cases import case_create
@@ -115,6 +115,12 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
     )
     ledger.void_posting(posting=Posting.objects.filter(receipt__isnull=False).order_by("pk").first(),
                         reason="Entered on the wrong lease.", actor=finance)  # fmt: skip
+    credit = ledger.record_prepayment(
+        driver=leases[0].primary_driver, lease=leases[0], amount=Decimal("5000.00"), method="ACH", actor=finance
+    )  # more than the rent: credit waits, for the Controllers' credit routes
+    ledger.refund_credit(
+        receipt_id=credit.pk, amount=Decimal("1.00"), method="CHECK", reference="CHK-1", reason="Asked for it back"
+    )
     lease_terminate(actor=finance, lease=leases[3], termination_date=dt.date(2025, 10, 20), reason="Driver left")
     case_create(flow_name="REPAIR", actor=finance)
     case_create(flow_name="LOAN", actor=finance)
@@ -134,6 +140,7 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "balances": ids(ObligationBalance.objects),
         "postings": ids(Posting.objects),
         "receipts": ids(Receipt.objects),
+        "refunds": ids(Refund.objects),
         "dtrs": ids(DriverTransactionReport.objects, "dtr_number"),
         "trips": ids(Trip.objects),
         "trip_imports": ids(TripImport.objects),
@@ -154,6 +161,7 @@ PATH_IDS = {
     "/api/ledger/balances/{id}": "balances",
     "/api/ledger/postings/{id}": "postings",
     "/api/ledger/receipts/{id}": "receipts",
+    "/api/ledger/refunds/{id}": "refunds",
     "/api/ledger/drivers/{driver_id}": "drivers",
     "/api/ledger/trips/{id}": "trips",
     "/api/ledger/trip-imports/{id}": "trip_imports",
