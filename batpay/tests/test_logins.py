@@ -340,8 +340,10 @@ def test_the_schema_documents_login_and_logout():
     schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json").json()
     operations = schema["paths"]["/api/auth/token/"]
 
-    assert set(operations["post"]["responses"]) == {"200", "400", "429"}
-    assert set(operations["delete"]["responses"]) == {"204", "401"}
+    # batpay.schema adds what every operation of the kind can answer (413/415 for a body, …) to these.
+    assert {"200", "400", "429"} <= set(operations["post"]["responses"])
+    assert {"204", "401"} <= set(operations["delete"]["responses"])
+    assert "500" not in operations["post"]["responses"]
     assert operations["delete"]["security"] == [{"tokenAuth": []}]
     assert set(schema["components"]["schemas"]["Token"]["properties"]) == {"token", "expires"}
     assert schema["components"]["securitySchemes"]["tokenAuth"] == {"type": "http", "scheme": "bearer"}
