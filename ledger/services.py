@@ -733,7 +733,7 @@ def _record_payment(
                 pay[balance.pk] = pay.get(balance.pk, ZERO) + take
                 left -= take
 
-        closed = _post_credits(receipt, [(by_id[balance_id], paid) for balance_id, paid in pay.items()], actor)
+        closed, _ = _post_credits(receipt, [(by_id[balance_id], paid) for balance_id, paid in pay.items()], actor)
         receipt.unapplied = left
         receipt.save(update_fields=["unapplied"])
         audit(
@@ -798,7 +798,7 @@ def _post_credits(
     description: str | None = None,
     reason: str = "",
 ):
-    """CREDIT postings from one receipt to locked balances; returns the balances closed.
+    """CREDIT postings from one receipt to locked balances; returns the balances closed and the postings.
 
     A payment counts from the day it is booked (never earlier, so a backdated receipt does not
     rewrite balances already reported), never before the charge it pays is due, and never before
@@ -834,8 +834,7 @@ def _post_credits(
             balance.status = ObligationBalance.Status.CLOSED
             closed.append((balance.category, balance.source_reference))
         balance.save(update_fields=["outstanding", "status", "updated_at"])
-    Posting.objects.bulk_create(postings)
-    return closed
+    return closed, Posting.objects.bulk_create(postings)
 
 
 # --- credit nothing will consume (a Controller decides) ----------------------------------------
@@ -862,7 +861,8 @@ def _credit_receipt(receipt_id: int, amount, *, field: str = "amount") -> tuple[
     return receipt, (None if amount in (None, "") else _positive_cents(amount, field))
 
 
-def _credit_reason(reason) -> str:
+def _reason(reason) -> str:
+    """Why a void, or a Controller's use of credit, was made: at least VOID_REASON_MIN_LENGTH characters."""
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if len(reason) < VOID_REASON_MIN_LENGTH:
         raise InvalidInput(
@@ -889,7 +889,7 @@ def apply_credit(*, receipt_id: int, balance_id: int, reason: str, amount=None, 
     """A Controller spends a receipt's credit on an open balance of the same driver, on any of
     their leases (a terminated lease's credit on its cancellation fee, or on the driver's new lease).
     Taxes are paid from earnings only. The whole credit, or the balance, unless `amount` says less."""
-    reason = _credit_reason(reason)
+    reason = _reason(reason)
     receipt, amount = _credit_receipt(receipt_id, amount)
     try:
         balance_id = int(balance_id)
@@ -914,7 +914,7 @@ def apply_credit(*, receipt_id: int, balance_id: int, reason: str, amount=None, 
         if balance.status != ObligationBalance.Status.OPEN:
             raise Conflict(f"Balance {balance_id} is already closed.", fields={"balance_id": "Already closed."})
         amount = _no_more_than_credit(receipt, amount, limit=balance.outstanding)
-        closed = _post_credits(
+        closed, (posting,) = _post_credits(
             receipt,
             [(balance, amount)],
             actor,
@@ -924,7 +924,6 @@ def apply_credit(*, receipt_id: int, balance_id: int, reason: str, amount=None, 
         )
         receipt.unapplied -= amount
         receipt.save(update_fields=["unapplied"])
-        posting = Posting.objects.filter(receipt=receipt, obligation=balance).order_by("-pk").first()
         audit(
             action=CreditAction.APPLY_CREDIT,
             actor=actor,
@@ -941,7 +940,7 @@ def refund_credit(
 ) -> Refund:
     """A Controller hands a receipt's credit back to the driver (cash, check or ACH, with its
     reference). It leaves the receipt for good: no charge can take it afterwards."""
-    reason = _credit_reason(reason)
+    reason = _reason(reason)
     receipt, amount = _credit_receipt(receipt_id, amount)
     if method not in Receipt.Method.values:
         raise InvalidInput(
@@ -996,12 +995,7 @@ def void_posting(*, posting: Posting | int, reason: str, actor=None) -> Posting:
     LEASE balances oldest first; earnings handed back pay what the driver owes through the void's
     week in waterfall order, the rest is due to the driver. Returns the reversal of `posting`.
     """
-    reason = (reason or "").strip()
-    if len(reason) < VOID_REASON_MIN_LENGTH:
-        raise InvalidInput(
-            f"Give a reason of at least {VOID_REASON_MIN_LENGTH} characters.",
-            fields={"reason": f"At least {VOID_REASON_MIN_LENGTH} characters."},
-        )
+    reason = _reason(reason)
     posting_id = posting.pk if isinstance(posting, Posting) else posting
     with transaction.atomic():
         target = Posting.objects.filter(pk=posting_id).first()
