@@ -104,13 +104,18 @@ class ObligationBalanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReceiptSerializer(serializers.ModelSerializer):
-    payment_method = serializers.CharField(source="method", read_only=True, help_text="CASH, CHECK, ACH or blank.")
+class _DriverLeaseAuthor(serializers.ModelSerializer):
+    """Whose money a receipt or refund is (driver and lease, by id and by name) and who wrote it."""
+
     driver_id = serializers.IntegerField(read_only=True)
     driver_name = serializers.CharField(source="driver.full_name", read_only=True)
     lease_id = serializers.IntegerField(read_only=True)
     lease_number = serializers.CharField(source="lease.lease_number", read_only=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+
+
+class ReceiptSerializer(_DriverLeaseAuthor):
+    payment_method = serializers.CharField(source="method", read_only=True, help_text="CASH, CHECK, ACH or blank.")
 
     class Meta:
         model = Receipt
@@ -234,13 +239,8 @@ class RefundCreditSerializer(serializers.Serializer):
     refunded_on = DateField(required=False, help_text="Defaults to today; not in the future.")
 
 
-class RefundSerializer(serializers.ModelSerializer):
+class RefundSerializer(_DriverLeaseAuthor):
     receipt_id = serializers.IntegerField(read_only=True)
-    driver_id = serializers.IntegerField(read_only=True)
-    driver_name = serializers.CharField(source="driver.full_name", read_only=True)
-    lease_id = serializers.IntegerField(read_only=True)
-    lease_number = serializers.CharField(source="lease.lease_number", read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
 
     class Meta:
         model = Refund
