@@ -66,6 +66,11 @@ class ObligationBalance(models.Model):
                 name="balance_open_waterfall",
             ),
             models.Index(fields=["driver", "status"], name="balance_driver_status"),
+            # The balances list's default order, whole and open only (a page without a sort of the table).
+            models.Index(fields=["priority", "due_period", "id"], name="balance_list_order"),
+            models.Index(
+                fields=["priority", "due_period", "id"], condition=Q(status="OPEN"), name="balance_open_list_order"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -120,6 +120,12 @@ def postings() -> QuerySet[Posting]:
     )
 
 
+def posting_list() -> QuerySet[Posting]:
+    """What the postings list filters, orders and counts: the table alone (its page's rows are then
+    read with postings_with_reversal())."""
+    return Posting.objects.all()
+
+
 def postings_with_reversal() -> QuerySet[Posting]:
     """postings(), each annotated with `reversal_id`: the posting that voided it, if any."""
     return postings().annotate(reversal_id=F("reversal__id"))

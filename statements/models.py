@@ -229,6 +229,7 @@ class DriverTransactionReport(models.Model):
         indexes = [
             models.Index(fields=["period", "status"], name="dtr_period_status"),
             models.Index(fields=["driver", "period"], name="dtr_driver_period"),
+            models.Index(fields=["period", "id"], name="dtr_list_order"),  # the list's order, newest first
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from batpay.api import refuse_unknown_parameters
 from batpay.errors import NotFound
 from batpay.money import ZERO
+from batpay.pagination import IdsFirstList
 from leases.models import Driver
 from ledger import selectors, services
 from ledger.api.filters import BalanceFilter, PostingFilter, ReceiptFilter, RefundFilter
@@ -36,7 +37,7 @@ from ledger.api.serializers import (
     list=extend_schema(summary="Ledger postings", responses={200: PostingSerializer(many=True)}),
     retrieve=extend_schema(summary="One posting", responses={200: PostingSerializer}),
 )
-class PostingViewSet(viewsets.ReadOnlyModelViewSet):
+class PostingViewSet(IdsFirstList, viewsets.ReadOnlyModelViewSet):
     serializer_class = PostingSerializer
     filterset_class = PostingFilter
     ordering_fields = ["id", "created_at", "effective_date", "period", "amount", "category", "entry_type", "status"]
@@ -44,12 +45,15 @@ class PostingViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.postings_with_reversal()
 
+    def list_queryset(self):
+        return selectors.posting_list()
+
 
 @extend_schema_view(
     list=extend_schema(summary="Obligation balances", responses={200: ObligationBalanceSerializer(many=True)}),
     retrieve=extend_schema(summary="One obligation balance", responses={200: ObligationBalanceSerializer}),
 )
-class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
+class BalanceViewSet(IdsFirstList, viewsets.ReadOnlyModelViewSet):
     serializer_class = ObligationBalanceSerializer
     filterset_class = BalanceFilter
     ordering_fields = ["id", "created_at", "due_period", "priority", "original_amount", "outstanding", "status"]
@@ -62,7 +66,7 @@ class BalanceViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="Receipts", responses={200: ReceiptSerializer(many=True)}),
     retrieve=extend_schema(summary="One receipt with its postings", responses={200: ReceiptDetailSerializer}),
 )
-class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
+class ReceiptViewSet(IdsFirstList, viewsets.ReadOnlyModelViewSet):
     filterset_class = ReceiptFilter
     ordering_fields = ["id", "created_at", "received_on", "period", "amount", "unapplied"]
 
@@ -77,7 +81,7 @@ class ReceiptViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(summary="Refunds of credit", responses={200: RefundSerializer(many=True)}),
     retrieve=extend_schema(summary="One refund", responses={200: RefundSerializer}),
 )
-class RefundViewSet(viewsets.ReadOnlyModelViewSet):
+class RefundViewSet(IdsFirstList, viewsets.ReadOnlyModelViewSet):
     serializer_class = RefundSerializer
     filterset_class = RefundFilter
     ordering_fields = ["id", "amount", "refunded_on", "created_at"]

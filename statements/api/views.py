@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from batpay.errors import NotFound
+from batpay.pagination import IdsFirstList
 from plans.api import ExportNegotiation
 from statements import dtr, pdf, selectors
 from statements.api.filters import DtrFilter, TripFilter, TripImportRowFilter
@@ -39,7 +40,7 @@ def _get_dtr(dtr_number: str):
     ),
     retrieve=extend_schema(summary="One DTR with its snapshot", responses={200: DtrDetailSerializer}),
 )
-class DtrViewSet(viewsets.ReadOnlyModelViewSet):
+class DtrViewSet(IdsFirstList, viewsets.ReadOnlyModelViewSet):
     lookup_field = "dtr_number"
     lookup_value_regex = DTR_NUMBER
     filterset_class = DtrFilter
@@ -103,7 +104,7 @@ class DtrVoidView(APIView):
     list=extend_schema(summary="Imported trips", responses={200: TripSerializer(many=True)}),
     retrieve=extend_schema(summary="One trip", responses={200: TripSerializer}),
 )
-class TripViewSet(viewsets.ReadOnlyModelViewSet):
+class TripViewSet(IdsFirstList, viewsets.ReadOnlyModelViewSet):
     serializer_class = TripSerializer
     filterset_class = TripFilter
     ordering_fields = ["id", "start_time", "total_amount", "period"]
