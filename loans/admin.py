@@ -26,10 +26,16 @@ from loans import selectors, services
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.models import Loan, LoanInstallment
 from loans.plan import LOANS
-from plans.admin import InstallmentAdminMixin, PlanAdminMixin, entry_fields
+from plans.admin import (
+    PREVIEW,
+    InstallmentAdminMixin,
+    PlanAdminMixin,
+    PlanEntryFormMixin,
+    entry_fields,
+    start_week_field,
+)
 from plans.lifecycle import PlanStatus
 
-PREVIEW = "_preview"
 # Form field → service argument.
 SERVICE_NAMES = {"driver": "driver_id", "lease": "lease_id"}
 ENTRY_FIELDS = entry_fields(LOANS, SERVICE_NAMES)
@@ -51,13 +57,14 @@ def preview_rows(checked: services.LoanInput) -> dict[str, Any]:
     }
 
 
-class LoanForm(ServiceErrorsMixin, forms.ModelForm):
+class LoanForm(PlanEntryFormMixin, ServiceErrorsMixin, forms.ModelForm):
     service_names = SERVICE_NAMES
 
-    start_week = forms.CharField(
-        max_length=10,
+    start_week = start_week_field(
         initial="CURRENT",
-        help_text="CURRENT or NEXT (the loan date's week or the one after) or a Sunday (YYYY-MM-DD).",
+        help_text="The first installment's week.",
+        current_label="The loan date's week",
+        next_label="The week after the loan date's",
     )
 
     class Meta:

@@ -12,9 +12,11 @@ they take keyword arguments only.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -26,9 +28,11 @@ from batpay.errors import DomainError
 from batpay.forms import service_values
 from plans.exports import FORMATS, render_export
 from plans.lifecycle import PlanStatus
+from plans.schedule import CURRENT, NEXT
 from plans.selectors import attach_totals
 from plans.source import PlanSource
 
+PREVIEW = "_preview"  # the submit button that shows an entry's schedule without saving it
 TRANSITIONS = ("confirm", "hold", "resume", "cancel")
 STATUS_OF = {"hold": PlanStatus.HOLD, "resume": PlanStatus.OPEN, "cancel": PlanStatus.CANCELLED}
 DONE = {"confirm": "Confirmed", "hold": "Put on hold", "resume": "Reopened", "cancel": "Cancelled"}
@@ -64,6 +68,55 @@ class ExportMixin:
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(self.export_permission)
+
+
+SUNDAY = "SUNDAY"
+FIRST_SUNDAY = "2000-01-02"  # the first Sunday a person may enter (batpay.periods' range)
+
+
+class StartWeekWidget(forms.MultiWidget):
+    """The start week as Current / Next / a Sunday picked on a calendar.
+
+    It posts `<name>_0` (the choice) and `<name>_1` (the Sunday); a form posting the plain field
+    (`start_week=NEXT` or a date, as scripts and the API do) is read as before.
+    """
+
+    def __init__(self, attrs=None, *, current_label: str = "The current week", next_label: str = "The next week"):
+        choices = [(CURRENT, current_label), (NEXT, next_label), (SUNDAY, "The week starting on the Sunday:")]
+        # step 7 from a Sunday: the browser's calendar offers Sundays only.
+        picker = forms.DateInput(attrs={"type": "date", "step": "7", "min": FIRST_SUNDAY}, format="%Y-%m-%d")
+        super().__init__([forms.Select(choices=choices), picker], attrs)
+
+    def decompress(self, value):
+        text = str(value or "").strip()
+        if text.upper() in (CURRENT, NEXT):
+            return [text.upper(), ""]
+        return [SUNDAY, text] if text else [None, ""]
+
+    def value_from_datadict(self, data, files, name):
+        if name in data:
+            return data.get(name)
+        choice, sunday = (data.get(f"{name}_{n}") for n in (0, 1))
+        return sunday if choice == SUNDAY else choice
+
+    def value_omitted_from_data(self, data, files, name) -> bool:
+        return name not in data and super().value_omitted_from_data(data, files, name)
+
+
+def start_week_field(*, initial: str, help_text: str, **labels: str) -> forms.CharField:
+    return forms.CharField(max_length=10, initial=initial, help_text=help_text, widget=StartWeekWidget(**labels))
+
+
+class PlanEntryFormMixin:
+    """For a plan's ModelForm: CURRENT and NEXT are the service's to resolve (against the entry
+    date), so the model's own date validation never sees them — before, any other field's error
+    left the word in place and the form refused it too ("“NEXT” value has an invalid date format")."""
+
+    def _get_validation_exclusions(self):
+        excluded = super()._get_validation_exclusions()
+        if self.errors or not isinstance(self.cleaned_data.get("start_week"), dt.date):
+            excluded.add("start_week")
+        return excluded
 
 
 def entry_fields(source: PlanSource, renames: Mapping[str, str]) -> tuple[str, ...]:

@@ -1,0 +1,97 @@
+"""Repair entry in the admin: the start week as Current / Next / a Sunday, its preview, and its errors."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from batpay.testing import set_clock
+from repairs.models import RepairInvoice
+
+from .test_admin import CHANGELIST, form
+
+TODAY = "2025-10-08T10:00:00-04:00"  # a Wednesday; its week starts on Sunday 2025-10-05
+
+
+@pytest.fixture
+def staff(finance) -> Client:
+    finance.is_staff = True
+    finance.save()
+    client = Client()
+    client.force_login(finance)
+    return client
+
+
+def picked(lease, choice: str, sunday: str = "", **overrides) -> dict:
+    """The form as the browser posts it: the start week's choice and its calendar, not the plain field."""
+    data = form(lease, **overrides)
+    del data["start_week"]
+    return {**data, "start_week_0": choice, "start_week_1": sunday}
+
+
+@pytest.mark.parametrize("choice", ["CURRENT", "NEXT"])
+def test_a_valid_current_or_next_is_not_refused_beside_another_field_s_error(staff, fleet, monkeypatch, choice):
+    set_clock(monkeypatch, TODAY)
+    lease = fleet.lease()
+
+    response = staff.post(f"{CHANGELIST}add/", picked(lease, choice, repair_amount="-5"))
+
+    errors = response.context["adminform"].form.errors
+    assert response.status_code == 200 and set(errors) == {"repair_amount"}, errors
+    assert "invalid date format" not in response.content.decode()
+    # The choice is kept on the re-shown form.
+    assert f'<option value="{choice}" selected>' in response.content.decode()
+    assert RepairInvoice.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("choice", "sunday", "week"),
+    [("CURRENT", "", dt.date(2025, 10, 5)), ("NEXT", "", dt.date(2025, 10, 12)), ("SUNDAY", "2025-09-28", None)],
+)
+def test_the_start_week_choices_resolve_to_their_sunday(staff, fleet, monkeypatch, choice, sunday, week):
+    set_clock(monkeypatch, TODAY)
+    lease = fleet.lease()
+
+    response = staff.post(f"{CHANGELIST}add/", picked(lease, choice, sunday))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    invoice = RepairInvoice.objects.get()
+    assert invoice.start_week == (week or dt.date.fromisoformat(sunday))
+    assert list(invoice.installments.values_list("period_start", flat=True))[0] == invoice.start_week
+
+
+def test_a_sunday_choice_needs_a_sunday(staff, fleet, monkeypatch):
+    set_clock(monkeypatch, TODAY)
+    lease = fleet.lease()
+
+    not_sunday = staff.post(f"{CHANGELIST}add/", picked(lease, "SUNDAY", "2025-10-08"))
+    empty = staff.post(f"{CHANGELIST}add/", picked(lease, "SUNDAY", ""))
+
+    assert "2025-10-08 is not a Sunday." in not_sunday.context["adminform"].form.errors["start_week"]
+    assert "start_week" in empty.context["adminform"].form.errors
+    assert RepairInvoice.objects.count() == 0
+
+
+def test_preview_shows_the_schedule_and_saves_nothing(staff, fleet, monkeypatch):
+    set_clock(monkeypatch, TODAY)
+    lease = fleet.lease()
+    page = staff.get(f"{CHANGELIST}add/").content.decode()
+    assert 'name="_preview"' in page and 'name="start_week_0"' in page and 'type="date"' in page
+
+    response = staff.post(f"{CHANGELIST}add/", {**picked(lease, "NEXT", repair_amount="1250.00"), "_preview": "1"})
+
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    # 1,250 is in the 1,001–3,000 band: 250 a week, five weeks, from the next week.
+    assert [(row["item"].period_start, row["item"].amount, row["left"]) for row in preview["rows"]] == [
+        (dt.date(2025, 10, 12) + dt.timedelta(weeks=n), 250, 1250 - 250 * (n + 1)) for n in range(5)
+    ]
+    page = response.content.decode()
+    assert "Schedule preview — nothing is saved yet" in page and "2025-11-09 … 2025-11-15" in page
+    assert RepairInvoice.objects.count() == 0
+
+    saved = staff.post(f"{CHANGELIST}add/", picked(lease, "NEXT", repair_amount="1250.00"))
+    assert saved.status_code == 302
+    assert RepairInvoice.objects.get().installments.count() == 5
+    call_command("check_ledger")
