@@ -144,16 +144,19 @@ class LoanAdmin(PlanAdminMixin, admin.ModelAdmin):
     change_form_template = "loans/admin/change_form.html"
     list_display = (
         "loan_id",
-        "driver_name",
-        "lease_number",
+        "driver_link",
+        "lease_link",
         "loan_amount",
         "interest_rate",
         "total_interest",
         "weekly_installment_amount",
-        "status",
+        "paid",
+        "outstanding",
+        "status_label",
         "loan_date",
         "start_week",
     )
+    list_totals = ("loan_amount", "total_interest")
     list_select_related = ("driver", "lease")
     list_filter = ("status", "loan_date", "start_week")
     search_fields = (
@@ -197,14 +200,6 @@ class LoanAdmin(PlanAdminMixin, admin.ModelAdmin):
             f"({plan.get_status_display()})"
         )
 
-    @admin.display(description="Driver", ordering="driver__last_name")
-    def driver_name(self, obj: Loan) -> str:
-        return obj.driver.full_name
-
-    @admin.display(description="Lease", ordering="lease__lease_number")
-    def lease_number(self, obj: Loan) -> str:
-        return obj.lease.lease_number
-
     def get_inlines(self, request, obj=None):
         return [LoanInstallmentInline] if obj is not None else []
 
@@ -228,13 +223,14 @@ class LoanInstallmentAdmin(InstallmentAdminMixin, admin.ModelAdmin):
         "principal_amount",
         "interest_amount",
         "amount",
-        "status",
+        "status_label",
         "plan_status",
-        "posting_id",
+        "posting_link",
         "posted_at",
     )
     list_select_related = ("plan", "plan__driver")
     list_filter = ("status", "plan__status", "period_start")
+    list_totals = ("principal_amount", "interest_amount", "amount")
     search_fields = (
         "=installment_id",
         "=plan__loan_id",

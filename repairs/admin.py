@@ -111,16 +111,20 @@ class RepairInvoiceAdmin(PlanAdminMixin, admin.ModelAdmin):
     list_display = (
         "repair_id",
         "invoice_number",
-        "driver_name",
+        "driver_link",
+        "lease_link",
         "vin",
         "medallion_number",
         "repair_amount",
         "weekly_installment_amount",
-        "status",
+        "paid",
+        "outstanding",
+        "status_label",
         "invoice_date",
         "start_week",
     )
-    list_select_related = ("driver", "vehicle", "medallion")
+    list_totals = ("repair_amount",)
+    list_select_related = ("driver", "lease", "vehicle", "medallion")
     list_filter = ("status", "workshop_type", "invoice_date", "start_week")
     search_fields = (
         "=repair_id",
@@ -161,10 +165,6 @@ class RepairInvoiceAdmin(PlanAdminMixin, admin.ModelAdmin):
     def describe_plan(self, plan: RepairInvoice) -> str:
         return f"{plan.repair_id} — invoice {plan.invoice_number}, {plan.repair_amount} ({plan.get_status_display()})"
 
-    @admin.display(description="Driver", ordering="driver__last_name")
-    def driver_name(self, obj: RepairInvoice) -> str:
-        return obj.driver.full_name
-
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         form = context["adminform"].form
         editable = obj is None or obj.status == PlanStatus.DRAFT
@@ -191,9 +191,9 @@ class RepairInstallmentAdmin(InstallmentAdminMixin, admin.ModelAdmin):
         "period_start",
         "period_end",
         "amount",
-        "status",
+        "status_label",
         "plan_status",
-        "posting_id",
+        "posting_link",
         "posted_at",
     )
     list_select_related = ("plan", "plan__driver", "plan__vehicle", "plan__medallion")

@@ -144,7 +144,7 @@ def test_list_actions_search_export_and_posting(staff, make_loan, fleet):
 
     response = staff.post(CHANGELIST, {"action": "export_xlsx", "_selected_action": ids})
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
-    assert len(rows) == 3 and rows[1][rows[0].index("Total interest")] == 5.72
+    assert len(rows) == 4 and rows[1][rows[0].index("Total interest")] == 5.72 and rows[-1][0] == "Total"
 
     first = drafts[1].installments.get(sequence=1)
     response = staff.post(INSTALLMENTS, {"action": "post_selected", "_selected_action": [first.pk]})

@@ -1,8 +1,12 @@
-"""Exports of plan lists as xlsx, csv, json or pdf (SPEC §7), one table definition for all four.
+"""Exports of every list as xlsx, csv, json or pdf (SPEC §7): one exporter for all, one table
+definition (a list of `Column`) per list, shared by its API route and its admin actions.
 
 Numbers stay numbers: money is written to xlsx as a numeric cell with a two-place format and to
 json as a decimal string (the API's money convention); dates are dates in xlsx and ISO text elsewhere.
-The pdf is drawn by WeasyPrint from templates/exports/table.html.
+Values are what people read: a column gives a status's label ("Open"), not its code ("OPEN").
+The xlsx has its columns sized to their contents, the header frozen, an autofilter and a totals row
+under the money columns; the pdf (WeasyPrint, templates/exports/table.html) is landscape and wraps
+cells so that every column fits the page, with the same totals.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from batpay.errors import InvalidInput
+from batpay.money import ZERO, to_money
 from batpay.text import shown, text_problem
 
 FORMATS = {
@@ -38,13 +43,29 @@ PDF_MAX_ROWS = 5000
 class Column:
     header: str
     value: Callable[[Any], Any]
-    kind: str = "text"  # text | money | date | datetime | int
+    kind: str = "text"  # text | money | decimal | date | datetime | int
+    # Money columns are summed in the totals row; a money-like figure that must not be (a rate)
+    # is kind "decimal".
+
+    @property
+    def totalled(self) -> bool:
+        return self.kind == "money"
+
+
+def totals(columns: Sequence[Column], rows: Sequence[Any]) -> dict[int, Decimal]:
+    """Column index → the sum of that money column over `rows` (empty cells count nothing)."""
+    sums: dict[int, Decimal] = {}
+    for index, column in enumerate(columns):
+        if column.totalled:
+            sums[index] = to_money(sum((column.value(row) or ZERO for row in rows), ZERO))
+    return sums
 
 
 # How each kind of column reads in the json export, for the OpenAPI schema.
 _JSON_SCHEMAS = {
     "text": {"type": "string"},
     "money": {"type": "string", "format": "decimal"},
+    "decimal": {"type": "string", "format": "decimal"},
     "date": {"type": "string", "format": "date"},
     "datetime": {"type": "string", "format": "date-time"},
     "int": {"type": "integer"},
@@ -86,34 +107,69 @@ def _text(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _xlsx(columns: Sequence[Column], rows: Iterable[Any], title: str) -> bytes:
+# Column widths in characters: at least the header's, at most this (longer text wraps in the cell).
+XLSX_MAX_WIDTH = 50
+XLSX_FORMATS = {
+    "money": "#,##0.00",
+    "decimal": "0.00",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm",
+    "int": "0",
+}
+_XLSX_SHOWN_WIDTH = {"date": 10, "datetime": 16}
+
+
+def _xlsx_value(value: Any, kind: str) -> Any:
+    if kind == "datetime" and isinstance(value, dt.datetime):
+        return timezone.localtime(value).replace(tzinfo=None)
+    if isinstance(value, str) and text_problem(value, multiline=True):
+        return shown(value)  # stored before text was checked: an xlsx cell takes no control character
+    return value
+
+
+def _xlsx(columns: Sequence[Column], rows: Sequence[Any], title: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
+    values = [[_xlsx_value(column.value(row), column.kind) for column in columns] for row in rows]
+    sums = totals(columns, rows)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
+    # A write-only sheet takes its layout before its first row.
+    for index, column in enumerate(columns):
+        longest = max(
+            [len(column.header)]
+            + [_XLSX_SHOWN_WIDTH.get(column.kind) or len(_text(row[index], column.kind)) for row in values]
+            + ([len(f"{sums[index]:,.2f}")] if index in sums else [])
+        )
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(longest, XLSX_MAX_WIDTH) + 2
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(len(columns))
+    sheet.auto_filter.ref = f"A1:{last}{len(values) + 1}"
     bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    formats = {"money": "#,##0.00", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "int": "0"}
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = column.value(row)
-            if column.kind == "datetime" and isinstance(value, dt.datetime):
-                value = timezone.localtime(value).replace(tzinfo=None)
-            elif isinstance(value, str) and text_problem(value, multiline=True):
-                value = shown(value)  # stored before text was checked: an xlsx cell takes no control character
+
+    def cells(items, *, font=None):
+        out = []
+        for value, column in items:
             cell = WriteOnlyCell(sheet, value=value)
-            if column.kind in formats and value is not None:
-                cell.number_format = formats[column.kind]
-            cells.append(cell)
-        sheet.append(cells)
+            if column is not None and column.kind in XLSX_FORMATS and value is not None:
+                cell.number_format = XLSX_FORMATS[column.kind]
+            if font is not None:
+                cell.font = font
+            out.append(cell)
+        return out
+
+    sheet.append(cells(((column.header, None) for column in columns), font=bold))
+    for row in values:
+        sheet.append(cells(zip(row, columns, strict=True)))
+    if sums:
+        # Below the autofilter's range, so sorting the rows never moves it.
+        label = [("Total", None)] + [(sums.get(index), columns[index]) for index in range(1, len(columns))]
+        if 0 in sums:
+            label[0] = (sums[0], columns[0])
+        sheet.append(cells(label, font=bold))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -126,6 +182,17 @@ def _csv(columns: Sequence[Column], rows: Iterable[Any]) -> bytes:
     for row in rows:
         writer.writerow([_text(column.value(row), column.kind) for column in columns])
     return out.getvalue().encode("utf-8")
+
+
+def _shown(value: Any, kind: str) -> str:
+    """A printed cell: money with thousands separators, a time to the minute."""
+    if value is None:
+        return ""
+    if kind == "money" and isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if kind == "datetime" and isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return _text(value, kind)
 
 
 def _json_value(value: Any, kind: str) -> Any:
@@ -151,6 +218,7 @@ def _pdf(columns: Sequence[Column], rows: Sequence[Any], title: str, filters: di
             f"{len(rows)} rows are too many for a PDF (at most {PDF_MAX_ROWS}); narrow the filters or use xlsx.",
             fields={"format": f"pdf holds at most {PDF_MAX_ROWS} rows."},
         )
+    sums = totals(columns, rows)
     html = render_to_string(
         "exports/table.html",
         {
@@ -159,8 +227,16 @@ def _pdf(columns: Sequence[Column], rows: Sequence[Any], title: str, filters: di
             "generated_at": timezone.localtime(),
             "filters": filters,
             "headers": [(column.header, column.kind) for column in columns],
-            "rows": [[(_text(column.value(row), column.kind), column.kind) for column in columns] for row in rows],
+            "rows": [[(_shown(column.value(row), column.kind), column.kind) for column in columns] for row in rows],
+            "totals": [
+                ("Total" if index == 0 and index not in sums else _shown(sums.get(index), column.kind), column.kind)
+                for index, column in enumerate(columns)
+            ]
+            if sums
+            else None,
             "count": len(rows),
+            # The more columns, the smaller the type: every column stays on the page.
+            "font_size": 7 if len(columns) <= 12 else 6 if len(columns) <= 18 else 5.5,
         },
     )
     return HTML(string=html).write_pdf()
