@@ -219,6 +219,8 @@ def _pdf(columns: Sequence[Column], rows: Sequence[Any], title: str, filters: di
             fields={"format": f"pdf holds at most {PDF_MAX_ROWS} rows."},
         )
     sums = totals(columns, rows)
+    shown_rows = [[(_shown(column.value(row), column.kind), column.kind) for column in columns] for row in rows]
+    totals_row = _pdf_totals(columns, sums)
     html = render_to_string(
         "exports/table.html",
         {
@@ -227,19 +229,51 @@ def _pdf(columns: Sequence[Column], rows: Sequence[Any], title: str, filters: di
             "generated_at": timezone.localtime(),
             "filters": filters,
             "headers": [(column.header, column.kind) for column in columns],
-            "rows": [[(_shown(column.value(row), column.kind), column.kind) for column in columns] for row in rows],
-            "totals": [
-                ("Total" if index == 0 and index not in sums else _shown(sums.get(index), column.kind), column.kind)
-                for index, column in enumerate(columns)
-            ]
-            if sums
-            else None,
+            "rows": shown_rows,
+            "widths": _pdf_widths(columns, shown_rows, totals_row),
+            "totals": totals_row,
             "count": len(rows),
             # The more columns, the smaller the type: every column stays on the page.
             "font_size": 7 if len(columns) <= 12 else 6 if len(columns) <= 18 else 5.5,
         },
     )
     return HTML(string=html).write_pdf()
+
+
+# A printed column's share of the page, in characters: a figure or a date its longest value (on one
+# line), a time of day under its date, text its longest value up to PDF_TEXT_CHARS (longer wraps);
+# never less than the longest word of its heading.
+PDF_TEXT_CHARS = 28
+
+
+def _pdf_totals(columns: Sequence[Column], sums: dict[int, Decimal]) -> list[tuple[str, str]] | None:
+    if not sums:
+        return None
+    return [
+        ("Total" if index == 0 and index not in sums else _shown(sums.get(index), column.kind), column.kind)
+        for index, column in enumerate(columns)
+    ]
+
+
+def _pdf_widths(
+    columns: Sequence[Column], rows: Sequence[Sequence[tuple[str, str]]], totals_row: Sequence[tuple[str, str]] | None
+) -> list[str]:
+    """Each column's width in percent of the page, from the printed cells (bold ones a little wider)."""
+    measures = []
+    for index, column in enumerate(columns):
+        longest = max((len(row[index][0]) for row in rows), default=0)
+        if totals_row:
+            longest = max(longest, len(totals_row[index][0]) * 1.1)
+        if column.kind == "datetime":
+            longest = min(longest, 10)
+        elif column.kind == "text":
+            longest = min(longest, PDF_TEXT_CHARS)
+        if column.kind != "text" or not any(" " in row[index][0] for row in rows):
+            longest *= 1.25  # digits, capitals and codes are wider than running text
+        heading = max((len(word) for word in column.header.split()), default=1) * 1.4  # bold
+        measures.append(max(longest, heading) + 2)  # the cell's padding
+    whole = sum(measures)
+    return [f"{100 * measure / whole:.2f}%" for measure in measures]
 
 
 def render_export(
