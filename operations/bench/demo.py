@@ -18,7 +18,9 @@ from statements.models import DriverTransactionReport, Trip
 def demo_benchmark(report: Report) -> None:
     leases = report.n(50)
     with report.timed("history") as lived:
-        call_command("seed_demo", leases=leases, with_users=True, stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "seed_demo", leases=leases, with_users=True, verbosity=0, stdout=io.StringIO(), stderr=io.StringIO()
+        )
     report.line(
         f"seed_demo: {leases} leases and {DEFAULT_WEEKS} weeks of history (make run)",
         f"{lived['seconds']:.1f} s: {Trip.objects.count():,} trips, {DriverTransactionReport.objects.count():,} DTRs",
@@ -29,7 +31,9 @@ def demo_benchmark(report: Report) -> None:
 def demo_fleet_benchmark(report: Report) -> None:
     fleet = report.n(10_000)
     with report.timed("fleet") as seeded:
-        call_command("seed_demo", leases=fleet, history_weeks=0, stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "seed_demo", leases=fleet, history_weeks=0, verbosity=0, stdout=io.StringIO(), stderr=io.StringIO()
+        )
     installments = LeaseInstallment.objects.count()
     report.line(
         f"seed_demo --history-weeks 0: {fleet:,} leases with their schedules",

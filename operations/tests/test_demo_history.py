@@ -61,9 +61,9 @@ def test_the_history_closes_every_week_with_its_trips_payments_plans_dtrs_and_a_
     # Repairs and loans entered in the first week have three installments posted each.
     for model in (RepairInvoice, Loan):
         plans = list(model.objects.all())
-        assert plans and all(plan.status == "OPEN" for plan in plans)
+        assert plans and all(plan.status in ("OPEN", "CLOSED") for plan in plans)  # CLOSED: paid in full
         for plan in plans:
-            posted = plan.installments.filter(status="POSTED").count()
+            posted = plan.installments.filter(posting__isnull=False).count()
             assert posted == min(3, plan.installments.count()), plan
     assert Receipt.objects.filter(kind="EARNINGS").exists() and Receipt.objects.filter(kind="INTERIM_PAYMENT").exists()
     voided = Posting.objects.get(reverses__isnull=False)
