@@ -138,16 +138,16 @@ def plan_history(*, leases: list[Lease], seed: int, as_of: dt.date, weeks: int) 
 
 
 def _week_of_trips(rng: random.Random, lease: Lease, period: dt.date, *, prefix: str) -> list[str]:
-    """A driver's week as the demo shows it: 15 to 30 trips (fewer and longer than a real week's,
+    """A driver's week as the demo shows it: 10 to 20 trips (fewer and longer than a real week's,
     so that seeding stays quick while card earnings still pay most of the lease), about 70 % paid
     by card, one day off."""
     lines = []
     day_off = rng.randint(0, 6)
-    for n in range(rng.randint(15, 30)):
+    for n in range(rng.randint(10, 20)):
         day = rng.choice([d for d in range(7) if d != day_off])
         start = dt.datetime.combine(period + dt.timedelta(days=day), dt.time(rng.randint(5, 21), rng.randint(0, 59)))
         minutes = rng.randint(10, 55)
-        fare = Decimal(rng.randrange(1500, 8000)) / 100
+        fare = Decimal(rng.randrange(2000, 9000)) / 100
         card = rng.random() < 0.7
         tips = (fare * Decimal(rng.choice((0, 10, 15, 20))) / 100).quantize(Decimal("0.01")) if card else Decimal(0)
         airport = Decimal("1.75") if rng.random() < 0.08 else Decimal(0)
