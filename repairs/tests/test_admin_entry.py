@@ -1,6 +1,7 @@
 """Repair entry in the admin: the start week as Current / Next / a Sunday, its preview, and its errors."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -94,4 +95,35 @@ def test_preview_shows_the_schedule_and_saves_nothing(staff, fleet, monkeypatch)
     saved = staff.post(f"{CHANGELIST}add/", picked(lease, "NEXT", repair_amount="1250.00"))
     assert saved.status_code == 302
     assert RepairInvoice.objects.get().installments.count() == 5
+    call_command("check_ledger")
+
+
+def test_the_repair_list_shows_lease_paid_outstanding_and_totals_over_the_filtered_invoices(staff, make_repair):
+    from ledger import services as ledger
+    from ledger.selectors import balances
+    from repairs import services
+
+    paid_one = make_repair("300.00")  # 3 × 100 from P1
+    make_repair("1200.00")
+    services.repair_installments_post(installment_ids=[f"{paid_one.repair_id}-01"], actor=None)
+    balance = balances().get(source_reference=f"{paid_one.repair_id}-01")
+    ledger.apply_interim_payment(
+        driver=paid_one.driver,
+        lease=paid_one.lease,
+        amount=Decimal("60.00"),
+        method="CASH",
+        allocations=[ledger.Allocation(balance_id=balance.pk, amount=Decimal("60.00"))],
+    )
+
+    page = staff.get(CHANGELIST)
+    html = page.content.decode()
+    changelist = page.context["cl"]
+    row = next(plan for plan in changelist.result_list if plan.pk == paid_one.pk)
+    assert (row.total_paid, row.outstanding_balance) == (Decimal("60.00"), Decimal("240.00"))
+    assert f'href="/admin/leases/lease/{paid_one.lease_id}/change/">{paid_one.lease.lease_number}</a>' in html
+    assert '<td class="field-status_label">Open</td>' in html
+    totals = dict(zip(changelist.list_display, changelist.totals_row, strict=True))
+    assert (totals["repair_amount"], totals["paid"], totals["outstanding"]) == ("1,500.00", "60.00", "1,440.00")
+    filtered = staff.get(CHANGELIST, {"q": paid_one.repair_id}).context["cl"]
+    assert dict(zip(filtered.list_display, filtered.totals_row, strict=True))["outstanding"] == "240.00"
     call_command("check_ledger")
