@@ -54,9 +54,21 @@ class StartWeekWidget(forms.MultiWidget):
 
     def __init__(self, attrs=None, *, current_label: str = "The current week", next_label: str = "The next week"):
         choices = [(CURRENT, current_label), (NEXT, next_label), (SUNDAY, "The week starting on the Sunday:")]
-        # step 7 from a Sunday: the browser's calendar offers Sundays only.
-        picker = forms.DateInput(attrs={"type": "date", "step": "7", "min": FIRST_SUNDAY}, format="%Y-%m-%d")
+        # step 7 from a Sunday: the browser's calendar offers Sundays only; picking one chooses it.
+        picker = forms.DateInput(
+            attrs={
+                "type": "date",
+                "step": "7",
+                "min": FIRST_SUNDAY,
+                "onchange": f"if (this.value) this.previousElementSibling.value = '{SUNDAY}';",
+            },
+            format="%Y-%m-%d",
+        )
         super().__init__([forms.Select(choices=choices), picker], attrs)
+
+    def use_required_attribute(self, initial) -> bool:
+        # The calendar is empty for CURRENT and NEXT; the choice always has a value.
+        return False
 
     def decompress(self, value):
         text = str(value or "").strip()
