@@ -27,3 +27,4 @@ class CloseStep:
 
     name: str
     fn: Callable[..., StepResult]
+    label: str = ""  # what people read for its job runs: "Generate the DTRs"; empty: the name

@@ -10,16 +10,18 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from batpay.errors import DomainError
-from batpay.money import ZERO
+from batpay.lists import ExportAdminMixin, ListTotalsMixin
+from batpay.money import ZERO, to_money
 from batpay.periods import parse_period, period_end
 from ledger import selectors, services
+from ledger.exports import BALANCE_COLUMNS, POSTING_COLUMNS, RECEIPT_COLUMNS, REFUND_COLUMNS
 from ledger.forms import ApplyCreditForm, ChooseLeaseForm, InterimPaymentForm, RefundCreditForm, VoidReasonForm
 from ledger.models import EntryType, ObligationBalance, Posting, Receipt, Refund
 
@@ -91,6 +93,18 @@ class ReadOnlyLedgerAdmin(ReadOnly, admin.ModelAdmin):
     show_full_result_count = False
 
 
+class PeopleLinks:
+    """The driver and the lease of a row as links to their pages."""
+
+    @admin.display(description="driver", ordering="driver__last_name")
+    def driver_link(self, obj) -> str:
+        return admin_link("driver", obj.driver_id, obj.driver.full_name if obj.driver_id else None, app="leases")
+
+    @admin.display(description="lease", ordering="lease__lease_number")
+    def lease_link(self, obj) -> str:
+        return admin_link("lease", obj.lease_id, obj.lease.lease_number if obj.lease_id else None, app="leases")
+
+
 class PostingLinks:
     """Links from a posting to itself, its balance, its receipt and the posting it reverses."""
 
@@ -134,16 +148,16 @@ class PostingInline(ReadOnly, PostingLinks, admin.TabularInline):
 
 
 @admin.register(Posting)
-class PostingAdmin(PostingLinks, ReadOnlyLedgerAdmin):
+class PostingAdmin(PostingLinks, PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "id",
         "created_at",
-        "entry_type",
         "category",
-        "amount",
+        "debit",
+        "credit",
         "status",
-        "driver",
-        "lease",
+        "driver_link",
+        "lease_link",
         "period",
         "effective_date",
         "balance_link",
@@ -168,9 +182,30 @@ class PostingAdmin(PostingLinks, ReadOnlyLedgerAdmin):
         ("Audit", {"fields": ("idempotency_key", "reason", "created_by", "created_at")}),
     )
     actions = ("void_selected",)
+    export_columns = POSTING_COLUMNS
+    export_title = "Ledger postings"
+    export_basename = "postings"
 
     def get_queryset(self, request):
         return selectors.postings_with_reversal().order_by(*(self.get_ordering(request) or ["-id"]))
+
+    def export_rows(self, queryset):
+        return list(queryset.select_related("driver", "lease", "obligation"))
+
+    @admin.display(description="debit", ordering="amount")
+    def debit(self, obj: Posting) -> str:
+        return f"{obj.amount:,.2f}" if obj.entry_type == EntryType.DEBIT else ""
+
+    @admin.display(description="credit", ordering="amount")
+    def credit(self, obj: Posting) -> str:
+        return f"{obj.amount:,.2f}" if obj.entry_type == EntryType.CREDIT else ""
+
+    def list_totals_of(self, queryset):
+        sums = queryset.order_by().aggregate(
+            debit=Sum("amount", filter=Q(entry_type=EntryType.DEBIT)),
+            credit=Sum("amount", filter=Q(entry_type=EntryType.CREDIT)),
+        )
+        return {name: to_money(value or ZERO) for name, value in sums.items()}
 
     @admin.display(description="voided by")
     def reversal_link(self, obj: Posting) -> str:
@@ -236,19 +271,23 @@ class PostingAdmin(PostingLinks, ReadOnlyLedgerAdmin):
 
 
 @admin.register(ObligationBalance)
-class ObligationBalanceAdmin(ReadOnlyLedgerAdmin):
+class ObligationBalanceAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "id",
         "category",
         "source_reference",
-        "driver",
-        "lease",
+        "driver_link",
+        "lease_link",
         "due_period",
         "original_amount",
         "outstanding",
         "status",
         "postings_link",
     )
+    list_totals = ("original_amount", "outstanding")
+    export_columns = BALANCE_COLUMNS
+    export_title = "Obligation balances"
+    export_basename = "balances"
     list_filter = ("category", "status", period_filter("due_period", "due period"))
     search_fields = (*DRIVER_AND_LEASE_SEARCH, "source_reference")
     search_help_text = "Driver name or TLC license, lease number or source reference."
@@ -296,11 +335,15 @@ def can_use_credit(request: HttpRequest) -> bool:
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyLedgerAdmin):
+class RefundAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
+    list_totals = ("amount",)
+    export_columns = REFUND_COLUMNS
+    export_title = "Refunds"
+    export_basename = "refunds"
     list_display = (
         "id",
-        "driver",
-        "lease",
+        "driver_link",
+        "lease_link",
         "amount",
         "method",
         "reference",
@@ -324,13 +367,17 @@ class RefundAdmin(ReadOnlyLedgerAdmin):
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(ReadOnlyLedgerAdmin):
+class ReceiptAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
+    list_totals = ("amount", "unapplied")
+    export_columns = RECEIPT_COLUMNS
+    export_title = "Receipts"
+    export_basename = "receipts"
     list_display = (
         "id",
         "kind",
         "method",
-        "driver",
-        "lease",
+        "driver_link",
+        "lease_link",
         "period",
         "received_on",
         "amount",

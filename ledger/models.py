@@ -47,6 +47,7 @@ class ObligationBalance(models.Model):
     class Meta:
         ordering = ["priority", "due_period", "id"]
         verbose_name = "obligation balance"
+        permissions = [("export_obligationbalance", "Can export obligation balances")]
         constraints = [
             models.UniqueConstraint(fields=["category", "source_reference"], name="one_balance_per_source"),
             models.CheckConstraint(condition=Q(original_amount__gt=0), name="balance_original_positive"),
@@ -74,7 +75,7 @@ class ObligationBalance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} {self.source_reference}"
+        return f"{self.get_category_display()} {self.source_reference}"
 
     @property
     def paid(self):
@@ -115,6 +116,7 @@ class Receipt(models.Model):
             ("record_interim_payment", "Can record interim payments"),
             ("apply_credit", "Can apply a receipt's credit to another balance of the driver"),
             ("refund_credit", "Can refund a receipt's credit to the driver"),
+            ("export_receipt", "Can export receipts"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="receipt_amount_positive"),
@@ -187,7 +189,7 @@ class Posting(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("void_posting", "Can void postings")]
+        permissions = [("void_posting", "Can void postings"), ("export_posting", "Can export postings")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="posting_amount_positive"),
             models.CheckConstraint(
@@ -203,7 +205,7 @@ class Posting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.entry_type} {self.category} {self.amount}"
+        return f"#{self.pk} {self.entry_type.title()} {self.get_category_display()} {self.amount}"
 
 
 class Refund(models.Model):
@@ -228,6 +230,7 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("export_refund", "Can export refunds")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(condition=~Q(reference=""), name="refund_has_reference"),

@@ -26,10 +26,16 @@ from loans import selectors, services
 from loans.exports import INSTALLMENT_COLUMNS, LOAN_COLUMNS
 from loans.models import Loan, LoanInstallment
 from loans.plan import LOANS
-from plans.admin import InstallmentAdminMixin, PlanAdminMixin, entry_fields
+from plans.admin import (
+    PREVIEW,
+    InstallmentAdminMixin,
+    PlanAdminMixin,
+    PlanEntryFormMixin,
+    entry_fields,
+    start_week_field,
+)
 from plans.lifecycle import PlanStatus
 
-PREVIEW = "_preview"
 # Form field → service argument.
 SERVICE_NAMES = {"driver": "driver_id", "lease": "lease_id"}
 ENTRY_FIELDS = entry_fields(LOANS, SERVICE_NAMES)
@@ -51,13 +57,14 @@ def preview_rows(checked: services.LoanInput) -> dict[str, Any]:
     }
 
 
-class LoanForm(ServiceErrorsMixin, forms.ModelForm):
+class LoanForm(PlanEntryFormMixin, ServiceErrorsMixin, forms.ModelForm):
     service_names = SERVICE_NAMES
 
-    start_week = forms.CharField(
-        max_length=10,
+    start_week = start_week_field(
         initial="CURRENT",
-        help_text="CURRENT or NEXT (the loan date's week or the one after) or a Sunday (YYYY-MM-DD).",
+        help_text="The first installment's week.",
+        current_label="The loan date's week",
+        next_label="The week after the loan date's",
     )
 
     class Meta:
@@ -137,16 +144,19 @@ class LoanAdmin(PlanAdminMixin, admin.ModelAdmin):
     change_form_template = "loans/admin/change_form.html"
     list_display = (
         "loan_id",
-        "driver_name",
-        "lease_number",
+        "driver_link",
+        "lease_link",
         "loan_amount",
         "interest_rate",
         "total_interest",
         "weekly_installment_amount",
-        "status",
+        "paid",
+        "outstanding",
+        "status_label",
         "loan_date",
         "start_week",
     )
+    list_totals = ("loan_amount", "total_interest")
     list_select_related = ("driver", "lease")
     list_filter = ("status", "loan_date", "start_week")
     search_fields = (
@@ -190,14 +200,6 @@ class LoanAdmin(PlanAdminMixin, admin.ModelAdmin):
             f"({plan.get_status_display()})"
         )
 
-    @admin.display(description="Driver", ordering="driver__last_name")
-    def driver_name(self, obj: Loan) -> str:
-        return obj.driver.full_name
-
-    @admin.display(description="Lease", ordering="lease__lease_number")
-    def lease_number(self, obj: Loan) -> str:
-        return obj.lease.lease_number
-
     def get_inlines(self, request, obj=None):
         return [LoanInstallmentInline] if obj is not None else []
 
@@ -221,13 +223,14 @@ class LoanInstallmentAdmin(InstallmentAdminMixin, admin.ModelAdmin):
         "principal_amount",
         "interest_amount",
         "amount",
-        "status",
+        "status_label",
         "plan_status",
-        "posting_id",
+        "posting_link",
         "posted_at",
     )
     list_select_related = ("plan", "plan__driver")
     list_filter = ("status", "plan__status", "period_start")
+    list_totals = ("principal_amount", "interest_amount", "amount")
     search_fields = (
         "=installment_id",
         "=plan__loan_id",

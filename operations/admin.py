@@ -17,8 +17,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from batpay.periods import DateFormField, is_period_start, last_closed_period, not_to_come
-from operations.jobs import runnable_jobs
 from operations.models import JobRun
+from operations.names import WEEKLY_CLOSE, job_label, job_labels, runnable_jobs
 
 RUN_PERMISSION = "operations.run_jobrun"
 
@@ -29,7 +29,7 @@ class RunJobForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["job"].choices = [(job, job) for job in runnable_jobs()]
+        self.fields["job"].choices = [(job, job_label(job)) for job in runnable_jobs()]
         self.fields["period"].initial = last_closed_period()
 
     def clean_period(self):
@@ -47,15 +47,41 @@ def enqueue(*, job: str, period, user) -> None:
     current_app.tasks[job].delay_on_commit(period=period.isoformat(), actor_id=user.pk)
 
 
+class JobFilter(admin.SimpleListFilter):
+    """The job filter by the names people read, for every job that has a run."""
+
+    title = "job"
+    parameter_name = "job"
+
+    def lookups(self, request, model_admin):
+        labels = job_labels()
+        ran = JobRun.objects.order_by().values_list("job", flat=True).distinct()
+        return sorted(((job, labels.get(job, job)) for job in ran), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(job=self.value()) if self.value() else queryset
+
+
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):
     change_list_template = "admin/operations/jobrun/change_list.html"
-    list_display = ("job", "period", "status_badge", "trigger", "started_at", "seconds", "count", "amount", "actor")
-    list_filter = ("status", "job", "trigger", "period")
+    list_display = (
+        "job_name",
+        "period",
+        "status_badge",
+        "trigger",
+        "started_at",
+        "seconds",
+        "count",
+        "amount",
+        "actor",
+    )
+    list_display_links = ("job_name",)
+    list_filter = ("status", JobFilter, "trigger", "period")
     search_fields = ("=job", "=task_id")
     date_hierarchy = "started_at"
     list_select_related = ("actor",)
-    readonly_fields = [field.name for field in JobRun._meta.fields] + ["seconds"]
+    readonly_fields = ["job_name", *(field.name for field in JobRun._meta.fields), "seconds"]
     actions = ["run_again"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -75,6 +101,10 @@ class JobRunAdmin(admin.ModelAdmin):
         colour = {"SUCCEEDED": "#2e7d32", "FAILED": "#c62828", "INTERRUPTED": "#ef6c00"}.get(obj.status, "#1565c0")
         return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
 
+    @admin.display(description="job", ordering="job")
+    def job_name(self, obj: JobRun) -> str:
+        return job_label(obj.job)
+
     @admin.display(description="seconds")
     def seconds(self, obj: JobRun) -> str:
         return f"{obj.duration.total_seconds():.2f}" if obj.duration else "-"
@@ -82,10 +112,21 @@ class JobRunAdmin(admin.ModelAdmin):
     @admin.action(description="Run again for the same periods", permissions=["run"])
     def run_again(self, request: HttpRequest, queryset) -> None:
         known = set(runnable_jobs())
-        pairs = sorted({(run.job, run.period) for run in queryset if run.job in known})
+        # A close step runs only inside its weekly close: running the close again re-runs the step
+        # (every step is idempotent).
+        pairs = sorted(
+            {
+                (run.job if run.job in known else WEEKLY_CLOSE, run.period)
+                for run in queryset
+                if run.job in known or run.job.startswith(f"{WEEKLY_CLOSE}.")
+            }
+        )
         for job, period in pairs:
             enqueue(job=job, period=period, user=request.user)
-        self.message_user(request, f"{len(pairs)} job(s) queued; their runs appear here as a worker takes them.")
+        queued = "; ".join(f"{job_label(job)} for the period {period}" for job, period in pairs) or "nothing"
+        self.message_user(
+            request, f"Queued: {queued}. Their runs appear here as a worker takes them.", messages.SUCCESS
+        )
 
     def get_urls(self):
         run = self.admin_site.admin_view(self.run_view)
@@ -103,7 +144,7 @@ class JobRunAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             job, period = form.cleaned_data["job"], form.cleaned_data["period"]
             enqueue(job=job, period=period, user=request.user)
-            self.message_user(request, f"{job} queued for the period {period}.", messages.SUCCESS)
+            self.message_user(request, f"{job_label(job)} queued for the period {period}.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:operations_jobrun_changelist"))
         context = {
             **self.admin_site.each_context(request),

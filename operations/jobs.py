@@ -44,39 +44,19 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from batpay.metrics import collector
 from batpay.money import to_money
 from batpay.periods import last_closed_period, not_to_come, parse_period
-from batpay.steps import CloseStep, Progress, StepResult
+from batpay.steps import Progress, StepResult
 from operations.models import JobRun
+from operations.names import WEEKLY_CLOSE, close_steps, posting_job, step_job
 from plans.services import post_due_installments
 from plans.source import get_source, registered_sources
-from statements.close import CLOSE_STEPS
 
 logger = logging.getLogger("operations.jobs")
 
-WEEKLY_CLOSE = "ledger.weekly_close"
 DEFAULT_BATCH_SIZE = 5000
 INTERRUPTED_NOTE = (
     "The process running this job stopped before it finished (killed, or its machine went down). "
     "What it committed stays; the run that marked it interrupted completed the rest."
 )
-
-
-def posting_job(source: str) -> str:
-    """The job (and Celery task) name of a plan source's weekly posting: `leases.post_due_installments`."""
-    return f"{source}.post_due_installments"
-
-
-def step_job(step: CloseStep) -> str:
-    """A close step's job name: `ledger.weekly_close.ledger.generate_dtrs`."""
-    return f"{WEEKLY_CLOSE}.{step.name}"
-
-
-def close_steps() -> list[CloseStep]:
-    return list(CLOSE_STEPS)
-
-
-def runnable_jobs() -> list[str]:
-    """The jobs an operator can start for a period: each source's posting, then the weekly close."""
-    return [posting_job(source.name) for source in registered_sources()] + [WEEKLY_CLOSE]
 
 
 # --- who runs a job ------------------------------------------------------------------------------

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from operations.names import job_label
+
 
 class JobRun(models.Model):
     """One run of a scheduled job for a payment period, by a worker, a command or the weekly close.
@@ -65,7 +67,7 @@ class JobRun(models.Model):
         indexes = [models.Index(fields=["job", "period", "status"], name="jobrun_job_period")]
 
     def __str__(self) -> str:
-        return f"{self.job} {self.period.isoformat()} {self.status}"
+        return f"{job_label(self.job)}, period {self.period.isoformat()}: {self.get_status_display()}"
 
     @property
     def duration(self):

@@ -12,58 +12,94 @@ they take keyword arguments only.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from batpay.errors import DomainError
 from batpay.forms import service_values
-from plans.exports import FORMATS, render_export
+from batpay.lists import ExportAdminMixin, ListTotalsMixin
+from batpay.money import ZERO, to_money
 from plans.lifecycle import PlanStatus
+from plans.schedule import CURRENT, NEXT
 from plans.selectors import attach_totals
 from plans.source import PlanSource
 
+PREVIEW = "_preview"  # the submit button that shows an entry's schedule without saving it
 TRANSITIONS = ("confirm", "hold", "resume", "cancel")
 STATUS_OF = {"hold": PlanStatus.HOLD, "resume": PlanStatus.OPEN, "cancel": PlanStatus.CANCELLED}
 DONE = {"confirm": "Confirmed", "hold": "Put on hold", "resume": "Reopened", "cancel": "Cancelled"}
 ASKS_REASON = {"hold": "Put on hold", "cancel": "Cancel"}
 
 
-class ExportMixin:
-    """Admin actions writing the selected rows with the API's export columns."""
+SUNDAY = "SUNDAY"
+FIRST_SUNDAY = "2000-01-02"  # the first Sunday a person may enter (batpay.periods' range)
 
-    export_columns: list
-    export_title: str
-    export_basename: str
-    export_permission: str  # "repairs.export_repairinvoice"
 
-    def export_rows(self, queryset: QuerySet) -> list:
-        return list(queryset)
+class StartWeekWidget(forms.MultiWidget):
+    """The start week as Current / Next / a Sunday picked on a calendar.
 
-    def _export(self, request: HttpRequest, queryset: QuerySet, fmt: str) -> HttpResponse:
-        body = render_export(
-            fmt=fmt, columns=self.export_columns, rows=self.export_rows(queryset), title=self.export_title
+    It posts `<name>_0` (the choice) and `<name>_1` (the Sunday); a form posting the plain field
+    (`start_week=NEXT` or a date, as scripts and the API do) is read as before.
+    """
+
+    def __init__(self, attrs=None, *, current_label: str = "The current week", next_label: str = "The next week"):
+        choices = [(CURRENT, current_label), (NEXT, next_label), (SUNDAY, "The week starting on the Sunday:")]
+        # step 7 from a Sunday: the browser's calendar offers Sundays only; picking one chooses it.
+        picker = forms.DateInput(
+            attrs={
+                "type": "date",
+                "step": "7",
+                "min": FIRST_SUNDAY,
+                "onchange": f"if (this.value) this.previousElementSibling.value = '{SUNDAY}';",
+            },
+            format="%Y-%m-%d",
         )
-        response = HttpResponse(body, content_type=FORMATS[fmt])
-        response["Content-Disposition"] = f'attachment; filename="{self.export_basename}.{fmt}"'
-        return response
+        super().__init__([forms.Select(choices=choices), picker], attrs)
 
-    @admin.action(description="Export selected to Excel (xlsx)", permissions=["export"])
-    def export_xlsx(self, request, queryset):
-        return self._export(request, queryset, "xlsx")
+    def use_required_attribute(self, initial) -> bool:
+        # The calendar is empty for CURRENT and NEXT; the choice always has a value.
+        return False
 
-    @admin.action(description="Export selected to CSV", permissions=["export"])
-    def export_csv(self, request, queryset):
-        return self._export(request, queryset, "csv")
+    def decompress(self, value):
+        text = str(value or "").strip()
+        if text.upper() in (CURRENT, NEXT):
+            return [text.upper(), ""]
+        return [SUNDAY, text] if text else [None, ""]
 
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(self.export_permission)
+    def value_from_datadict(self, data, files, name):
+        if name in data:
+            return data.get(name)
+        choice, sunday = (data.get(f"{name}_{n}") for n in (0, 1))
+        return sunday if choice == SUNDAY else choice
+
+    def value_omitted_from_data(self, data, files, name) -> bool:
+        return name not in data and super().value_omitted_from_data(data, files, name)
+
+
+def start_week_field(*, initial: str, help_text: str, **labels: str) -> forms.CharField:
+    return forms.CharField(max_length=10, initial=initial, help_text=help_text, widget=StartWeekWidget(**labels))
+
+
+class PlanEntryFormMixin:
+    """For a plan's ModelForm: CURRENT and NEXT are the service's to resolve (against the entry
+    date), so the model's own date validation never sees them — before, any other field's error
+    left the word in place and the form refused it too ("“NEXT” value has an invalid date format")."""
+
+    def _get_validation_exclusions(self):
+        excluded = super()._get_validation_exclusions()
+        if self.errors or not isinstance(self.cleaned_data.get("start_week"), dt.date):
+            excluded.add("start_week")
+        return excluded
 
 
 def entry_fields(source: PlanSource, renames: Mapping[str, str]) -> tuple[str, ...]:
@@ -73,8 +109,12 @@ def entry_fields(source: PlanSource, renames: Mapping[str, str]) -> tuple[str, .
     return tuple(form_names.get(name, name) for name in source.fields)
 
 
-class PlanAdminMixin(ExportMixin):
-    """Entry, preview-by-saving-a-draft and the lifecycle of one plan type."""
+class PlanAdminMixin(ListTotalsMixin, ExportAdminMixin):
+    """Entry, preview-by-saving-a-draft and the lifecycle of one plan type.
+
+    The list shows each plan's paid and outstanding (read from the ledger for the page's plans) and
+    a totals row: the plan amounts (`list_totals`), paid and outstanding over every filtered plan.
+    """
 
     plan_source: PlanSource
     entry_fields: tuple[str, ...]
@@ -91,8 +131,11 @@ class PlanAdminMixin(ExportMixin):
     confirm_plan: Callable[..., Any]
     change_plan_status: Callable[..., Any]
 
-    actions = ["confirm_selected", "hold_selected", "resume_selected", "cancel_selected", "export_xlsx", "export_csv"]
+    actions = ["confirm_selected", "hold_selected", "resume_selected", "cancel_selected"]
     ordering = ("-created_at", "-id")
+    # Summing paid and outstanding reads every filtered plan's installments and balances; past this
+    # many plans the totals row shows the plan amounts only.
+    max_plans_totalled = 20000
 
     def describe_plan(self, plan) -> str:
         """One line naming a plan on the reason page."""
@@ -128,6 +171,48 @@ class PlanAdminMixin(ExportMixin):
     def export_rows(self, queryset):
         rows = list(self.plan_list().filter(pk__in=queryset.values("pk")).order_by("-created_at", "-pk"))
         return attach_totals(source=self.plan_source, plans=rows)
+
+    # --- the list: paid, outstanding, the lease, totals -------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = response.context_data.get("cl") if hasattr(response, "context_data") else None
+        if changelist is not None:
+            # The page's plans, read once (the result list keeps them for the rendering).
+            attach_totals(source=self.plan_source, plans=list(changelist.result_list))
+        return response
+
+    def list_totals_of(self, queryset):
+        sums = super().list_totals_of(queryset)
+        if queryset.count() <= self.max_plans_totalled:
+            plans = attach_totals(source=self.plan_source, plans=list(queryset.select_related(None).only("pk")))
+            sums["paid"] = to_money(sum((plan.total_paid for plan in plans), ZERO))
+            sums["outstanding"] = to_money(sum((plan.outstanding_balance for plan in plans), ZERO))
+        return sums
+
+    @admin.display(description="Paid")
+    def paid(self, obj) -> str:
+        value = getattr(obj, "total_paid", None)
+        return "—" if value is None else f"{value:,.2f}"
+
+    @admin.display(description="Outstanding")
+    def outstanding(self, obj) -> str:
+        value = getattr(obj, "outstanding_balance", None)
+        return "—" if value is None else f"{value:,.2f}"
+
+    @admin.display(description="Lease", ordering="lease__lease_number")
+    def lease_link(self, obj) -> str:
+        url = reverse("admin:leases_lease_change", args=[obj.lease_id])
+        return format_html('<a href="{}">{}</a>', url, obj.lease.lease_number)
+
+    @admin.display(description="Driver", ordering="driver__last_name")
+    def driver_link(self, obj) -> str:
+        url = reverse("admin:leases_driver_change", args=[obj.driver_id])
+        return format_html('<a href="{}">{}</a>', url, obj.driver.full_name)
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, obj) -> str:
+        return obj.get_status_display()
 
     # --- saving through the services ----------------------------------------------------------
 
@@ -261,13 +346,14 @@ class PlanAdminMixin(ExportMixin):
         return self._with_reason(request, queryset, "cancel", "cancel_selected")
 
 
-class InstallmentAdminMixin(ExportMixin):
+class InstallmentAdminMixin(ListTotalsMixin, ExportAdminMixin):
     """A plan type's installments: read-only, exportable, postable now by those allowed."""
 
     post_permission: str  # "repairs.post_repairinvoice"
     post_installments: Callable[..., Any]  # the app's service, wrapped in staticmethod
-    actions = ["post_selected", "export_xlsx", "export_csv"]
+    actions = ["post_selected"]
     ordering = ("period_start", "plan_id", "sequence")
+    list_totals = ("amount",)
 
     @admin.display(description="Driver")
     def driver_name(self, obj) -> str:
@@ -275,7 +361,18 @@ class InstallmentAdminMixin(ExportMixin):
 
     @admin.display(description="Plan status", ordering="plan__status")
     def plan_status(self, obj) -> str:
-        return obj.plan.status
+        return obj.plan.get_status_display()
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, obj) -> str:
+        return obj.get_status_display()
+
+    @admin.display(description="Posting", ordering="posting_id")
+    def posting_link(self, obj) -> str:
+        if obj.posting_id is None:
+            return "—"
+        url = reverse("admin:ledger_posting_change", args=[obj.posting_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.posting_id)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -21,10 +21,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
+from batpay.exports import FORMATS, Column, export_format, export_response, export_responses
 from batpay.schema import AutoSchema
 from plans import services
 from plans.cases import case_create, case_state
-from plans.exports import FORMATS, Column, export_format, export_response, export_responses
 from plans.lifecycle import InstallmentStatus, PlanStatus, RequestedStatus
 from plans.models import Plan
 from plans.selectors import attach_totals, plan_statistics

@@ -13,7 +13,14 @@ from django.utils.html import format_html
 from batpay.errors import DomainError
 from batpay.forms import ServiceErrorsMixin, service_values
 from batpay.money import MoneyFormField
-from plans.admin import InstallmentAdminMixin, PlanAdminMixin, entry_fields
+from plans.admin import (
+    PREVIEW,
+    InstallmentAdminMixin,
+    PlanAdminMixin,
+    PlanEntryFormMixin,
+    entry_fields,
+    start_week_field,
+)
 from plans.lifecycle import PlanStatus
 from repairs import selectors, services
 from repairs.exports import INSTALLMENT_COLUMNS, REPAIR_COLUMNS
@@ -25,11 +32,21 @@ SERVICE_NAMES = {"driver": "driver_id", "lease": "lease_id", "vehicle": "vehicle
 ENTRY_FIELDS = entry_fields(REPAIRS, SERVICE_NAMES)
 
 
-class RepairInvoiceForm(ServiceErrorsMixin, forms.ModelForm):
+def preview_rows(checked: services.RepairInput) -> dict[str, Any]:
+    """The schedule an entry would make, week by week, with what is left after each installment."""
+    rows, left = [], checked.repair_amount
+    for item in services.repair_schedule(checked):
+        left -= item.amount
+        rows.append({"item": item, "left": left})
+    return {"rows": rows, "total": checked.repair_amount, "start_week": checked.start_week}
+
+
+class RepairInvoiceForm(PlanEntryFormMixin, ServiceErrorsMixin, forms.ModelForm):
     service_names = SERVICE_NAMES
 
-    start_week = forms.CharField(
-        max_length=10, initial="NEXT", help_text="CURRENT, NEXT or a Sunday (YYYY-MM-DD): the first installment's week."
+    start_week = start_week_field(
+        initial="NEXT",
+        help_text="The first installment's week: the week the invoice is entered, the one after, or a Sunday.",
     )
 
     class Meta:
@@ -39,6 +56,7 @@ class RepairInvoiceForm(ServiceErrorsMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.checked: services.RepairInput | None = None
         for name in ("vehicle", "medallion"):
             if name in self.fields:
                 self.fields[name].required = False
@@ -58,9 +76,14 @@ class RepairInvoiceForm(ServiceErrorsMixin, forms.ModelForm):
         except DomainError as exc:
             self.add_domain_error(exc)
             return cleaned
+        self.checked = checked
         # What the model validation that follows must see: the week resolved to its Sunday.
         cleaned["start_week"] = checked.start_week
         return cleaned
+
+    def is_valid(self) -> bool:
+        # A preview checks the entry and shows its schedule but never saves it (as the loans' does).
+        return super().is_valid() and PREVIEW not in self.data
 
 
 class RepairInstallmentInline(admin.TabularInline):
@@ -88,16 +111,20 @@ class RepairInvoiceAdmin(PlanAdminMixin, admin.ModelAdmin):
     list_display = (
         "repair_id",
         "invoice_number",
-        "driver_name",
+        "driver_link",
+        "lease_link",
         "vin",
         "medallion_number",
         "repair_amount",
         "weekly_installment_amount",
-        "status",
+        "paid",
+        "outstanding",
+        "status_label",
         "invoice_date",
         "start_week",
     )
-    list_select_related = ("driver", "vehicle", "medallion")
+    list_totals = ("repair_amount",)
+    list_select_related = ("driver", "lease", "vehicle", "medallion")
     list_filter = ("status", "workshop_type", "invoice_date", "start_week")
     search_fields = (
         "=repair_id",
@@ -138,9 +165,13 @@ class RepairInvoiceAdmin(PlanAdminMixin, admin.ModelAdmin):
     def describe_plan(self, plan: RepairInvoice) -> str:
         return f"{plan.repair_id} — invoice {plan.invoice_number}, {plan.repair_amount} ({plan.get_status_display()})"
 
-    @admin.display(description="Driver", ordering="driver__last_name")
-    def driver_name(self, obj: RepairInvoice) -> str:
-        return obj.driver.full_name
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        editable = obj is None or obj.status == PlanStatus.DRAFT
+        context["can_preview"] = editable and (add or self.has_change_permission(request, obj))
+        if request.method == "POST" and PREVIEW in request.POST and form.checked is not None:
+            context["preview"] = preview_rows(form.checked)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     @admin.display(description="VIN", ordering="vehicle__vin")
     def vin(self, obj: RepairInvoice) -> str:
@@ -160,9 +191,9 @@ class RepairInstallmentAdmin(InstallmentAdminMixin, admin.ModelAdmin):
         "period_start",
         "period_end",
         "amount",
-        "status",
+        "status_label",
         "plan_status",
-        "posting_id",
+        "posting_link",
         "posted_at",
     )
     list_select_related = ("plan", "plan__driver", "plan__vehicle", "plan__medallion")

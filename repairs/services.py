@@ -154,8 +154,13 @@ def _checked(
     """Entered values by every rule, the duplicate check included, and the schedule they make."""
     cleaned = repair_input_clean(**values)
     check_not_duplicate(vehicle_id=cleaned.vehicle_id, invoice_number=cleaned.invoice_number, exclude_pk=exclude_pk)
-    amounts = split_amount(cleaned.repair_amount, field="repair_amount")
-    return cleaned, build_schedule(amounts, start=cleaned.start_week, field="repair_amount")
+    return cleaned, repair_schedule(cleaned)
+
+
+def repair_schedule(checked: RepairInput) -> list[ScheduledInstallment]:
+    """The installments checked values make (read-only: the admin's preview shows them unsaved)."""
+    amounts = split_amount(checked.repair_amount, field="repair_amount")
+    return build_schedule(amounts, start=checked.start_week, field="repair_amount")
 
 
 def _save(invoice: RepairInvoice, cleaned: RepairInput) -> None:

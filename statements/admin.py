@@ -10,15 +10,17 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from batpay.errors import DomainError
-from batpay.periods import current_period, period_end, previous_period
-from ledger.admin import RECENT_PERIODS, ReadOnlyLedgerAdmin, admin_link, period_filter
+from batpay.lists import ExportAdminMixin, ListTotalsMixin
+from batpay.periods import current_period, parse_period, period_end, previous_period
+from ledger.admin import RECENT_PERIODS, PeopleLinks, ReadOnlyLedgerAdmin, admin_link, period_filter
 from statements import dtr, pdf, selectors, trips
+from statements.exports import DTR_COLUMNS
 from statements.forms import DtrVoidForm, TripFileForm
 from statements.models import DriverTransactionReport, EarningsClose, Trip, TripImport, TripImportRow
 
@@ -224,12 +226,13 @@ def can_void_dtr(request: HttpRequest) -> bool:
 
 
 @admin.register(DriverTransactionReport)
-class DriverTransactionReportAdmin(ReadOnlyLedgerAdmin):
+class DriverTransactionReportAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
+    change_list_template = "admin/statements/dtr/change_list.html"
     list_display = (
         "dtr_number",
         "period",
-        "lease",
-        "driver",
+        "lease_link",
+        "driver_link",
         "status",
         "version",
         "card_earnings",
@@ -241,10 +244,49 @@ class DriverTransactionReportAdmin(ReadOnlyLedgerAdmin):
     search_fields = ("=dtr_number", "=lease__lease_number", "=driver__tlc_license_number", "driver__last_name")
     search_help_text = "DTR number, lease number or TLC license (exactly), or a driver's last name."
     list_select_related = ("lease", "driver")
-    actions = ("void_selected",)
+    actions = ("void_selected", "download_pdfs")
+    list_totals = ("card_earnings", "total_due_to_driver", "balance_carried_forward")
+    export_columns = DTR_COLUMNS
+    export_title = "Driver Transaction Reports"
+    export_basename = "dtrs"
 
     def get_queryset(self, request):
         return selectors.dtr_detail().order_by(*(self.get_ordering(request) or ["-period", "-id"]))
+
+    def export_rows(self, queryset):
+        return list(queryset.defer("snapshot"))
+
+    @admin.action(description="Download the selected DTRs' PDFs (zip)", permissions=["export"])
+    def download_pdfs(self, request: HttpRequest, queryset: QuerySet[DriverTransactionReport]):
+        chosen = queryset.order_by("dtr_number").iterator(chunk_size=100)
+        response = StreamingHttpResponse(pdf.pdfs_zip(chosen), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="dtrs.zip"'
+        return response
+
+    def download_view(self, request: HttpRequest):
+        """A period's DTRs in force, one PDF each, in one zip (streamed as it is written)."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        try:
+            period = parse_period(request.GET.get("period", ""))
+        except ValueError as exc:
+            self.message_user(request, f"No DTRs downloaded: {exc}.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:statements_drivertransactionreport_changelist"))
+        response = StreamingHttpResponse(pdf.pdfs_zip(selectors.period_dtrs(period)), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{pdf.zip_name(period)}"'
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        period = request.GET.get("period", "")
+        try:
+            chosen = parse_period(period) if period else None
+        except ValueError:
+            chosen = None
+        extra_context = {
+            **(extra_context or {}),
+            "download_period": chosen if self.has_export_permission(request) else None,
+        }
+        return super().changelist_view(request, extra_context)
 
     def get_changelist(self, request, **kwargs):
         return DtrChangeList
@@ -265,6 +307,11 @@ class DriverTransactionReportAdmin(ReadOnlyLedgerAdmin):
                 "<int:object_id>/void/",
                 self.admin_site.admin_view(self.void_view),
                 name="statements_drivertransactionreport_void",
+            ),
+            path(
+                "download/",
+                self.admin_site.admin_view(self.download_view),
+                name="statements_drivertransactionreport_download",
             ),
             *super().get_urls(),
         ]

@@ -17,5 +17,5 @@ class StatementsConfig(AppConfig):
 
         # The Sunday run's close (SPEC §6): taxes and earnings first, then the DTRs that read them.
         # The names are those the job runs have carried since the close began (`ledger.…`).
-        register_close_step("ledger.close_earnings", close_earnings_step, order=10)
-        register_close_step("ledger.generate_dtrs", generate_dtrs_step, order=20)
+        register_close_step("ledger.close_earnings", close_earnings_step, order=10, label="Taxes and card earnings")
+        register_close_step("ledger.generate_dtrs", generate_dtrs_step, order=20, label="Generate the DTRs")

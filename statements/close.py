@@ -164,9 +164,9 @@ def close_earnings(*, period: dt.date, actor=None, progress: Progress | None = N
 CLOSE_STEPS: Registry[CloseStep] = Registry("weekly close step")
 
 
-def register_close_step(name: str, fn: Callable[..., StepResult], *, order: int) -> None:
-    """Add a step to the weekly close; steps run by ascending `order`."""
-    CLOSE_STEPS.register(name, CloseStep(name=name, fn=fn), order=order)
+def register_close_step(name: str, fn: Callable[..., StepResult], *, order: int, label: str = "") -> None:
+    """Add a step to the weekly close; steps run by ascending `order`. `label` is how people read it."""
+    CLOSE_STEPS.register(name, CloseStep(name=name, fn=fn, label=label), order=order)
 
 
 def close_earnings_step(*, period: dt.date, actor=None, progress: Progress | None = None) -> StepResult:

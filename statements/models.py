@@ -214,7 +214,10 @@ class DriverTransactionReport(models.Model):
         ordering = ["-period", "dtr_number"]
         verbose_name = "driver transaction report"
         verbose_name_plural = "driver transaction reports"
-        permissions = [("void_drivertransactionreport", "Can void and regenerate DTRs")]
+        permissions = [
+            ("void_drivertransactionreport", "Can void and regenerate DTRs"),
+            ("export_drivertransactionreport", "Can export DTR lists and download a period's DTRs"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["lease", "period", "version"], name="dtr_one_version_number"),
             models.UniqueConstraint(

@@ -3,6 +3,9 @@ shipped in statements/fonts, stored under MEDIA_ROOT, and redrawn only when out 
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -66,3 +69,41 @@ def pdf_bytes(dtr: DTR) -> bytes:
         with dtr.pdf.open("rb") as stored:
             return stored.read()
     return store_pdf(dtr)
+
+
+# --- a period's DTRs at once (Managers' bulk download) ------------------------------------------
+
+
+class _Drain(io.RawIOBase):
+    """A write-only stream whose bytes are taken out as they come: a zip written into it is sent
+    file by file instead of being built whole in memory."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out = b"".join(self._chunks)
+        self._chunks.clear()
+        return out
+
+
+def zip_name(period) -> str:
+    return f"dtrs-{period:%Y-%m-%d}.zip"
+
+
+def pdfs_zip(dtrs: Iterable[DTR]) -> Iterator[bytes]:
+    """The DTRs' PDFs (stored, or rendered now) as one zip, yielded one PDF at a time. A PDF is
+    already compressed: the zip stores them as they are."""
+    drain = _Drain()
+    with zipfile.ZipFile(drain, "w", compression=zipfile.ZIP_STORED) as archive:
+        for dtr in dtrs:
+            archive.writestr(f"{dtr.dtr_number}.pdf", pdf_bytes(dtr))
+            yield drain.take()
+    yield drain.take()

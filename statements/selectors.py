@@ -18,6 +18,12 @@ def dtr_detail():
     )
 
 
+def period_dtrs(period):
+    """A period's issued DTRs (the ones in force), in number order, read a few at a time: a bulk
+    download of thousands never holds all their snapshots at once."""
+    return dtr_detail().filter(period=period, status=DTR.Status.ISSUED).order_by("dtr_number").iterator(chunk_size=100)
+
+
 def trip_list():
     return Trip.objects.select_related("lease", "driver", "medallion")
 

@@ -175,7 +175,7 @@ def test_malformed_bodies_are_errors_in_the_shape_not_500s(finance_api, content,
 
 
 def test_pages_have_a_size_the_client_picks_up_to_1000(finance_api):
-    call_command("seed_demo", leases=1001, verbosity=0)
+    call_command("seed_demo", leases=1001, history_weeks=0, verbosity=0)
 
     default = finance_api.get("/api/leases/")
     small = finance_api.get("/api/leases/", {"page_size": 2, "page": 3})
@@ -189,7 +189,7 @@ def test_pages_have_a_size_the_client_picks_up_to_1000(finance_api):
 
 
 def test_pages_do_not_overlap_when_the_ordering_has_ties(finance_api):
-    call_command("seed_demo", leases=30, verbosity=0)
+    call_command("seed_demo", leases=30, history_weeks=0, verbosity=0)
 
     seen = []
     for page in range(1, 6):
@@ -214,7 +214,7 @@ def test_ordering_uses_an_explicit_allow_list(finance_api, make_user):
 
 @pytest.mark.parametrize("path", ["/api/drivers/", "/api/vehicles/", "/api/medallions/", "/api/leases/"])
 def test_a_page_costs_the_same_queries_whatever_its_size(finance_api, path, django_assert_max_num_queries):
-    call_command("seed_demo", leases=60, verbosity=0)
+    call_command("seed_demo", leases=60, history_weeks=0, verbosity=0)
 
     def queries_for(page_size: int) -> int:
         with CaptureQueriesContext(connection) as captured:
@@ -229,7 +229,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size(finance_api, path, djan
 
 def test_metrics_are_prometheus_text(settings):
     settings.METRICS_TOKEN = ""
-    call_command("seed_demo", leases=3, verbosity=0)
+    call_command("seed_demo", leases=3, history_weeks=0, verbosity=0)
 
     response = APIClient().get("/metrics")
 

@@ -1,10 +1,14 @@
+import csv
 import datetime as dt
+import io
 from decimal import Decimal as D
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from batpay.roles import CASHIER, CONTROLLER, MANAGER
 from ledger import services
@@ -202,7 +206,10 @@ def test_only_controllers_can_void_from_the_admin(login, book, role):
     credit = book["rent"].postings.get(entry_type="CREDIT")
     changelist = client.get(POSTINGS)
     assert changelist.status_code == 200
-    assert changelist.context["action_form"] is None, "read-only postings offer these roles no action at all"
+    offered = changelist.context["action_form"]
+    offered = [] if offered is None else [name for name, _ in offered.fields["action"].choices if name]
+    # Managers export every list; neither role voids.
+    assert offered == (["export_xlsx", "export_csv", "export_pdf"] if role == MANAGER else [])
     before = ledger_counts()
     void_action(client, [credit], confirm="yes", reason="Earnings belonged to another week")
     credit.refresh_from_db()
@@ -308,3 +315,71 @@ def test_the_cashier_screen_offers_no_input_for_taxes(login, book):
     assert "TAX-OPEN" in html and "paid from earnings only" in html
     assert f'name="alloc_{taxes.pk}"' not in html
     assert f'name="alloc_{book["repair"].pk}"' in html
+
+
+# --- the lists: totals over the filtered rows, links, labels, exports by role ---------------------------
+
+REFUNDS = "/admin/ledger/refund/"
+
+
+def cells_of_totals(page) -> dict[str, str]:
+    changelist = page.context["cl"]
+    return dict(zip(changelist.list_display, changelist.totals_row, strict=True))
+
+
+def test_money_lists_total_every_filtered_row_not_only_the_page(login, book):
+    client = login(MANAGER)
+
+    postings = client.get(POSTINGS)
+    # Charges 191.25 + 500 + 250 + 400; earnings of 300 paid taxes 191.25 and lease 108.75.
+    totals = cells_of_totals(postings)
+    assert (totals["debit"], totals["credit"]) == ("1,341.25", "300.00")
+    assert totals["id"] == "Total of 6 rows"  # in the first column that holds no sum
+    html = postings.content.decode()
+    assert '<tr class="totals">' in html and "1,341.25" in html
+    lease_only = cells_of_totals(client.get(POSTINGS, {"category__exact": "LEASE"}))
+    assert (lease_only["debit"], lease_only["credit"]) == ("900.00", "108.75")
+
+    balances = cells_of_totals(client.get(BALANCES, {"q": book["lease"].lease_number}))
+    assert (balances["original_amount"], balances["outstanding"]) == ("941.25", "641.25")
+    receipts = cells_of_totals(client.get(RECEIPTS))
+    assert (receipts["amount"], receipts["unapplied"]) == ("300.00", "0.00")
+    call_command("check_ledger")
+
+
+def test_rows_link_to_the_driver_and_the_lease_and_read_labels(login, book):
+    page = login(MANAGER).get(BALANCES).content.decode()
+
+    lease, driver = book["lease"], book["driver"]
+    assert f'href="/admin/leases/lease/{lease.pk}/change/">{lease.lease_number}</a>' in page
+    assert f'href="/admin/leases/driver/{driver.pk}/change/">{driver.full_name}</a>' in page
+    assert '<td class="field-status">Open</td>' in page and ">OPEN<" not in page  # labels, not codes
+
+
+@pytest.mark.parametrize(("role", "exports"), [(MANAGER, True), (CASHIER, False), (CONTROLLER, False)])
+def test_managers_export_the_ledger_lists_and_others_do_not(login, book, role, exports):
+    client = login(role)
+    for url in (POSTINGS, BALANCES, RECEIPTS, REFUNDS):
+        form = client.get(url).context["action_form"]
+        offered = [] if form is None else [name for name, _ in form.fields["action"].choices]
+        assert ("export_xlsx" in offered) is exports, (url, offered)
+
+    ids = list(Posting.objects.values_list("pk", flat=True))
+    sent = client.post(POSTINGS, {"action": "export_xlsx", "_selected_action": ids})
+    if not exports:
+        assert not sent.get("Content-Type", "").startswith("application/vnd.openxmlformats")
+        return
+    rows = list(load_workbook(io.BytesIO(sent.content)).active.iter_rows(values_only=True))
+    header = rows[0]
+    assert rows[-1][0] == "Total" and rows[-1][header.index("Debit")] == 1341.25
+    assert rows[-1][header.index("Credit")] == 300
+    assert {row[header.index("Category")] for row in rows[1:-1]} == {"Taxes", "Lease", "Repairs"}
+    balances = client.post(BALANCES, {"action": "export_csv", "_selected_action": [book["rent"].pk]})
+    record = next(csv.DictReader(io.StringIO(balances.content.decode())))
+    assert (record["Category"], record["Original"], record["Paid"], record["Outstanding"], record["Status"]) == (
+        "Lease",
+        "500.00",
+        "108.75",
+        "391.25",
+        "Open",
+    )

@@ -144,7 +144,7 @@ def test_list_actions_search_export_and_posting(staff, make_loan, fleet):
 
     response = staff.post(CHANGELIST, {"action": "export_xlsx", "_selected_action": ids})
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
-    assert len(rows) == 3 and rows[1][rows[0].index("Total interest")] == 5.72
+    assert len(rows) == 4 and rows[1][rows[0].index("Total interest")] == 5.72 and rows[-1][0] == "Total"
 
     first = drafts[1].installments.get(sequence=1)
     response = staff.post(INSTALLMENTS, {"action": "post_selected", "_selected_action": [first.pk]})
@@ -170,3 +170,16 @@ def test_a_manager_sees_but_cannot_act(make_user, make_loan, fleet):
     client.post(CHANGELIST, {"action": "confirm_selected", "_selected_action": [loan.pk]})
     loan.refresh_from_db()
     assert loan.status == "DRAFT"
+
+
+@pytest.mark.parametrize("choice", ["CURRENT", "NEXT"])
+def test_a_valid_start_week_choice_is_not_refused_beside_another_field_s_error(staff, fleet, choice):
+    lease = fleet.lease()
+    data = form(lease, loan_amount="-1")
+    del data["start_week"]
+
+    response = staff.post(f"{CHANGELIST}add/", {**data, "start_week_0": choice, "start_week_1": ""})
+
+    errors = response.context["adminform"].form.errors
+    assert response.status_code == 200 and set(errors) == {"loan_amount"}, errors
+    assert Loan.objects.count() == 0

@@ -254,10 +254,15 @@ def test_exports_parse_in_every_format(api, make_loan):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     header = rows[0]
-    assert [(row[header.index("Principal")], row[header.index("Total interest")]) for row in rows[1:]] == [
+    assert [(row[header.index("Principal")], row[header.index("Total interest")]) for row in rows[1:-1]] == [
         (99.99, 0),
         (1200, 5.72),
     ]
+    assert (rows[-1][0], rows[-1][header.index("Principal")], rows[-1][header.index("Interest rate %")]) == (
+        "Total",
+        1299.99,
+        None,
+    )
     assert isinstance(rows[1][header.index("Loan date")], dt.datetime)
 
     records = list(csv.DictReader(io.StringIO(api.get("/api/loans/export", {"format": "csv"}).content.decode())))
@@ -271,9 +276,10 @@ def test_exports_parse_in_every_format(api, make_loan):
 
     response = api.get("/api/loans/installments/export", {"format": "xlsx", "status": "SCHEDULED"})
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
-    assert len(rows) == 1 + 6
-    assert sum(D(str(row[rows[0].index("Total due")])) for row in rows[1:]) == D("1305.71")
-    assert sum(D(str(row[rows[0].index("Interest")])) for row in rows[1:]) == D("5.72")
+    assert len(rows) == 1 + 6 + 1 and rows[-1][0] == "Total"
+    assert sum(D(str(row[rows[0].index("Total due")])) for row in rows[1:-1]) == D("1305.71")
+    assert sum(D(str(row[rows[0].index("Interest")])) for row in rows[1:-1]) == D("5.72")
+    assert D(str(rows[-1][rows[0].index("Total due")])) == D("1305.71")
     records = json.loads(api.get("/api/loans/installments/export", {"format": "json"}).content)
     assert records[0]["Total due"] == "251.32" and records[0]["Interest days"] == 4
     assert (

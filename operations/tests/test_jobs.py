@@ -71,7 +71,6 @@ def steps(monkeypatch):
     """A clean registry of close steps for the test."""
     registry = Registry("weekly close step")
     monkeypatch.setattr(close, "CLOSE_STEPS", registry)
-    monkeypatch.setattr(jobs, "CLOSE_STEPS", registry)
     return registry
 
 

@@ -17,6 +17,7 @@ AS_OF = dt.date(2025, 10, 1)
 
 def seed(leases: int = 40, seed: int = 7, **options) -> str:
     out = io.StringIO()
+    options.setdefault("history_weeks", 0)
     call_command("seed_demo", leases=leases, seed=seed, as_of=AS_OF, verbosity=0, stdout=out, **options)
     return out.getvalue()
 

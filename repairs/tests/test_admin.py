@@ -139,7 +139,8 @@ def test_list_actions_search_and_export(staff, make_repair, fleet):
 
     response = staff.post(CHANGELIST, {"action": "export_xlsx", "_selected_action": ids})
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
-    assert len(rows) == 3 and rows[1][rows[0].index("Repair amount")] == 1200
+    assert len(rows) == 4 and rows[1][rows[0].index("Repair amount")] == 1200
+    assert rows[-1][0] == "Total" and rows[-1][rows[0].index("Repair amount")] == 2400
 
 
 def test_post_selected_installments_from_the_installment_list(staff, make_repair):

@@ -288,7 +288,8 @@ def test_exports_parse_in_every_format(api, make_repair):
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     amount = header.index("Repair amount")
-    assert [row[amount] for row in rows[1:]] == [99.99, 1200]
+    assert [row[amount] for row in rows[1:]] == [99.99, 1200, 1299.99]  # the last is the totals row
+    assert rows[-1][0] == "Total" and rows[1][header.index("Workshop")] == "External workshop"
     assert all(isinstance(row[amount], int | float) for row in rows[1:])
     assert isinstance(rows[1][header.index("Invoice date")], dt.datetime)
 
@@ -307,8 +308,9 @@ def test_exports_parse_in_every_format(api, make_repair):
     response = api.get("/api/repairs/installments/export", {"format": "xlsx", "status": "SCHEDULED"})
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 1 + 6
-    assert sum(D(str(row[rows[0].index("Amount")])) for row in rows[1:]) == D("1299.99")
+    assert len(rows) == 1 + 6 + 1
+    assert sum(D(str(row[rows[0].index("Amount")])) for row in rows[1:-1]) == D("1299.99")
+    assert D(str(rows[-1][rows[0].index("Amount")])) == D("1299.99")
     response = api.get("/api/repairs/installments/export", {"format": "csv"})
     assert len(list(csv.reader(io.StringIO(response.content.decode())))) == 7
 

@@ -13,6 +13,7 @@ router.register("dtrs", views.DtrViewSet, basename="dtr")
 urlpatterns = [
     *either_slash(
         [
+            re_path(r"^dtrs/download$", views.DtrDownloadView.as_view(), name="dtr-download"),
             re_path(rf"^dtrs/(?P<dtr_number>{views.DTR_NUMBER})/pdf$", views.DtrPdfView.as_view(), name="dtr-pdf"),
             re_path(rf"^dtrs/(?P<dtr_number>{views.DTR_NUMBER})/void$", views.DtrVoidView.as_view(), name="dtr-void"),
         ]

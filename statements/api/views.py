@@ -1,14 +1,15 @@
 """The DTR API (SPEC §7) and the trip lists. Views clean the input and call the statements services and selectors."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from batpay.errors import NotFound
+from batpay.errors import InvalidInput, NotFound
 from batpay.pagination import IdsFirstList
+from batpay.periods import parse_period
 from plans.api import ExportNegotiation
 from statements import dtr, pdf, selectors
 from statements.api.filters import DtrFilter, TripFilter, TripImportRowFilter
@@ -77,6 +78,30 @@ class DtrPdfView(APIView):
         report = _get_dtr(dtr_number)
         response = HttpResponse(pdf.pdf_bytes(report), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{report.dtr_number}.pdf"'
+        return response
+
+
+class DtrDownloadView(APIView):
+    action_permissions = {"GET": ["statements.export_drivertransactionreport"]}
+    content_negotiation_class = ExportNegotiation
+
+    @extend_schema(
+        summary="A period's DTRs in one zip",
+        description="Every DTR in force for the period (the issued versions), one PDF each, named by DTR "
+        "number; streamed as it is written. Managers and Finance.",
+        parameters=[OpenApiParameter("period", OpenApiTypes.DATE, required=True, description="The period's Sunday.")],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request):
+        value = request.query_params.get("period")
+        if not value:
+            raise InvalidInput("period is required (its Sunday, YYYY-MM-DD).", fields={"period": "Required."})
+        try:
+            period = parse_period(value)
+        except ValueError as exc:
+            raise InvalidInput(f"period: {exc}.", fields={"period": str(exc)}) from None
+        response = StreamingHttpResponse(pdf.pdfs_zip(selectors.period_dtrs(period)), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{pdf.zip_name(period)}"'
         return response
 
 

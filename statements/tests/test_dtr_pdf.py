@@ -58,8 +58,8 @@ def test_the_pdf_opens_and_holds_the_number_the_driver_and_the_totals(dtr):
     assert dtr.snapshot["driver"]["tlc_license"] in text
     for figure in ("465.00", "191.25", "31.22", "500.00", "242.53", "257.47", "722.47", "Total due to driver"):
         assert figure in text, figure
-    # One page of summary, then a page per category with detail lines (TAXES, EZPASS, LEASE).
-    assert len(reader.pages) == 4
+    # The summary, then the detail of TAXES, EZPASS and LEASE following each other: two pages at most.
+    assert len(reader.pages) <= 2
     # Only the @font-face family backed by ledger/fonts is embedded, never a system font.
     fonts = {
         str(font["/BaseFont"]).split("+", 1)[-1]

@@ -1,7 +1,10 @@
-"""`manage.py seed_demo --leases N [--seed S] [--as-of DATE] [--with-users]`: a demo fleet.
+"""`manage.py seed_demo --leases N [--seed S] [--as-of DATE] [--history-weeks W] [--with-users]`: a demo fleet.
 
-The fleet (see `leases.demo`) is deterministic for a seed and an as-of date. Each lease gets its
-schedule, billed from the week of the as-of date (the demo goes live then). It only fills an
+The fleet (see `operations.demo`) is deterministic for a seed and an as-of date. Each lease gets its
+schedule, billed from the first week of its history (the demo goes live then), and the fleet lives
+through W weeks (default 8) of history before the as-of date (`operations.demo_history`: repairs,
+loans, trips, cashier payments, every week closed with its DTRs, a void); `--history-weeks 0`
+leaves a bare fleet billed from the week of the as-of date. It only fills an
 empty fleet: with any driver, vehicle, medallion or lease already on file the command refuses
 rather than mixing demo rows into real ones. `--with-users` adds one user per role (finance,
 cashier, manager, controller; password `demo-pass-1`), leaving existing users untouched; with
@@ -23,7 +26,7 @@ from batpay.audit import AuditAction, audit
 from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
-from operations import demo
+from operations import demo, demo_history
 
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_USERS = {"finance": FINANCE, "cashier": CASHIER, "manager": MANAGER, "controller": CONTROLLER}
@@ -45,6 +48,12 @@ class Command(BaseCommand):
             default=None,
             help="date the lease dates count back from, YYYY-MM-DD (default today)",
         )
+        parser.add_argument(
+            "--history-weeks",
+            type=int,
+            default=demo_history.DEFAULT_WEEKS,
+            help=f"weeks of history before the as-of date (default {demo_history.DEFAULT_WEEKS}; 0: none)",
+        )
         parser.add_argument("--with-users", action="store_true", help=f"add demo users, password {DEMO_PASSWORD!r}")
 
     def handle(self, *args, **options) -> None:
@@ -55,10 +64,15 @@ class Command(BaseCommand):
                 f"--leases must be between 0 and {demo.MEDALLION_CAPACITY}: each lease needs its own medallion "
                 "and numbers like 2Y47 run out there."
             )
+        weeks: int = options["history_weeks"]
+        if not 0 <= weeks <= demo_history.MAX_WEEKS:
+            raise CommandError(f"--history-weeks must be between 0 and {demo_history.MAX_WEEKS}.")
         if leases:
             self._ensure_empty_fleet()
             as_of = options["as_of"] or timezone.localdate()
-            self._seed(leases=leases, seed=options["seed"], as_of=as_of, verbosity=options["verbosity"])
+            if weeks and as_of > timezone.localdate():
+                raise CommandError("History is lived through the real services: --as-of cannot be in the future.")
+            self._seed(leases=leases, seed=options["seed"], as_of=as_of, weeks=weeks, verbosity=options["verbosity"])
         if options["with_users"]:
             self._users()
         elapsed = time.perf_counter() - started
@@ -75,25 +89,50 @@ class Command(BaseCommand):
                 "use a fresh database (e.g. BATPAY_DB_NAME=demo) or --leases 0 for the users alone."
             )
 
-    def _seed(self, *, leases: int, seed: int, as_of: dt.date, verbosity: int) -> None:
+    def _seed(self, *, leases: int, seed: int, as_of: dt.date, weeks: int, verbosity: int) -> None:
         fleet = demo.build_fleet(leases=leases, seed=seed, as_of=as_of)
+        live_from = demo_history.history_periods(as_of=as_of, weeks=weeks)[0] if weeks else as_of
         with (
             tqdm(total=fleet.rows, unit="row", file=sys.stderr, disable=verbosity == 0, desc="seed_demo") as bar,
             transaction.atomic(),
         ):
             demo.insert_fleet(fleet, progress=bar.update)
-            # The demo engine goes live in the week of --as-of: earlier weeks were billed elsewhere.
-            lease_schedules_adopt(billed_from=as_of, actor=None)
+            # The demo engine goes live in the first week of its history: earlier weeks were billed elsewhere.
+            lease_schedules_adopt(billed_from=live_from, actor=None)
             installments = lease_schedules_extend(actor=None)
             audit(
                 action=OperationsAction.SEED_DEMO,
                 actor=None,
-                payload={"seed": seed, "as_of": as_of.isoformat(), "leases": leases, "drivers": len(fleet.drivers)},
+                payload={
+                    "seed": seed,
+                    "as_of": as_of.isoformat(),
+                    "leases": leases,
+                    "drivers": len(fleet.drivers),
+                    "history_weeks": weeks,
+                },
             )
         self.stdout.write(
             f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
             f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
-            f"{installments} lease installments scheduled from the week of {as_of.isoformat()}."
+            f"{installments} lease installments scheduled from the week of {live_from.isoformat()}."
+        )
+        if weeks:
+            self._history(fleet=fleet, seed=seed, as_of=as_of, weeks=weeks, verbosity=verbosity)
+
+    def _history(self, *, fleet: demo.Fleet, seed: int, as_of: dt.date, weeks: int, verbosity: int) -> None:
+        started = time.perf_counter()
+        leases = list(
+            Lease.objects.filter(pk__in=[lease.pk for lease in fleet.leases])
+            .select_related("primary_driver", "medallion")
+            .order_by("pk")
+        )
+        plan = demo_history.plan_history(leases=leases, seed=seed, as_of=as_of, weeks=weeks)
+        with tqdm(total=weeks + 1, unit="step", file=sys.stderr, disable=verbosity == 0, desc="history") as bar:
+            lived = demo_history.live_history(plan, leases=leases, progress=lambda step: bar.update())
+        self.stdout.write(
+            f"History: {lived.weeks} weeks closed ({plan.periods[0].isoformat()} to {plan.periods[-1].isoformat()}), "
+            f"{lived.repairs} repairs, {lived.loans} loans, {lived.trips} trips, {lived.payments} cashier payments, "
+            f"{lived.dtrs} DTRs, voided {lived.voided or 'nothing'} ({time.perf_counter() - started:.2f} s)."
         )
 
     def _users(self) -> None:
