@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from batpay.pdf import pdf_response, render_pdf
-from batpay.periods import DateFormField, current_period, period_end
+from batpay.periods import DateFormField, current_period
 from cockpit import account as accounts
 from cockpit import charts, selectors
 from leases.models import Driver, Lease
@@ -62,7 +62,7 @@ def _account_context(site, request, *, driver: Driver, lease: Lease | None) -> d
         "can_record_payment": request.user.has_perm("ledger.record_interim_payment"),
         "statement_form": StatementForm(
             driver=driver,
-            initial={"date_from": week - dt.timedelta(days=28), "date_to": period_end(week), "lease": lease},
+            initial={"date_from": week - dt.timedelta(days=28), "date_to": today, "lease": lease},
         ),
         "statement_url": reverse("admin:cockpit_driver_statement", args=[driver.pk]),
     }

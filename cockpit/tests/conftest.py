@@ -69,3 +69,12 @@ def history(today, fleet, make_user):
         idempotency_key="test-cashier-ben",
     )
     return {"ana": ana, "ben": ben, "lease_a": lease_a, "lease_b": lease_b, "cashier": cashier}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test (`rep_call`), so the browser fixture can tell a failure
+    and keep a screenshot of it."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
