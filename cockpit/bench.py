@@ -62,11 +62,12 @@ def _seed(report: Report, leases: int, rng: random.Random) -> None:
         seed_plans(repairs=leases, loans=leases, period=previous_period(week), rng=rng)
         # Cashier payments on a sample of the leases: the collections series and partly paid balances.
         paid = rng.sample(fleet, max(1, len(fleet) // 50))
+        leases = Lease.objects.select_related("primary_driver").in_bulk([lease_id for lease_id, _, _ in paid])
         for lease_id, driver_id, rate in paid:
             balance = ledger_selectors.open_balances(driver_id=driver_id, lease_id=lease_id).first()
             services.apply_interim_payment(
-                driver=driver_id,
-                lease=lease_id,
+                driver=leases[lease_id].primary_driver,
+                lease=leases[lease_id],
                 amount=min(balance.outstanding, rate / 2),
                 method="CASH",
                 allocations=[services.Allocation(balance_id=balance.pk, amount=min(balance.outstanding, rate / 2))],
