@@ -116,6 +116,12 @@ def test_account_pages_and_statement_pdf(history, make_user):
     )
     assert wrong.status_code == 200 and "before it starts" in wrong.content.decode()
     assert client.get("/admin/account/drivers/999999/").status_code == 404
+    driver_page = client.get(f"/admin/leases/driver/{ana.pk}/change/").content.decode()
+    assert f"/admin/account/drivers/{ana.pk}/" in driver_page
+    assert (
+        f"/admin/account/leases/{lease_a.pk}/"
+        in client.get(f"/admin/leases/lease/{lease_a.pk}/change/").content.decode()
+    )
     call_command("check_ledger")
 
 
