@@ -5,4 +5,6 @@ from django.urls import path
 from batpay.api import either_slash
 from cockpit.api.views import DriverAccountView
 
-urlpatterns = either_slash([path("drivers/<int:id>/account", DriverAccountView.as_view(), name="driver-account")])
+urlpatterns = either_slash(
+    [path("drivers/<int:driver_id>/account", DriverAccountView.as_view(), name="driver-account")]
+)

@@ -21,11 +21,11 @@ class DriverAccountView(APIView):
         "money held — the admin's account page as data.",
         responses={200: DriverAccountSerializer},
     )
-    def get(self, request, id: int):
+    def get(self, request, driver_id: int):
         refuse_unknown_parameters(request, [api_settings.URL_FORMAT_OVERRIDE])
-        driver = Driver.objects.filter(pk=id).first()
+        driver = Driver.objects.filter(pk=driver_id).first()
         if driver is None:
-            raise NotFound(f"No driver with id {id}.")
+            raise NotFound(f"No driver with id {driver_id}.")
         found = accounts.account(driver=driver, today=timezone.localdate(), user=request.user)
         data = {
             "driver_id": driver.pk,
