@@ -11,6 +11,8 @@ from decimal import Decimal as D
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from cockpit import account as accounts
@@ -150,3 +152,43 @@ def test_account_page_query_count_does_not_grow_with_history(history, make_user,
         charge(lease, "MISC", "5.00", f"MORE-{n}", W1)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+@settings(max_examples=15)
+@given(
+    charges=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(1, 50_000), st.sampled_from(["LEASE", "REPAIRS", "MISC"])),
+        min_size=1,
+        max_size=6,
+    ),
+    payments=st.lists(st.integers(1, 30_000), max_size=3),
+    start=st.integers(0, 40),
+    length=st.integers(0, 40),
+)
+def test_any_statement_closes_on_the_as_of_balance_and_ages_to_the_cent(today, fleet, charges, payments, start, length):
+    """Whatever was charged and paid, and whatever range is printed: opening and closing are the as-of
+    balances at the range's ends, each line moves the balance by its amount, and the ageing buckets
+    add up to what is owed."""
+    lease = fleet.lease(start_date=W - dt.timedelta(weeks=6))
+    driver = lease.primary_driver
+    for n, (weeks_back, cents, category) in enumerate(charges):
+        charge(lease, category, str(D(cents) / 100), f"H-{lease.pk}-{n}", W1 - dt.timedelta(weeks=weeks_back))
+    for n, cents in enumerate(payments):
+        services.apply_interim_payment(
+            driver=driver, lease=lease, amount=D(cents) / 100, method="CASH", idempotency_key=f"h-{lease.pk}-{n}"
+        )
+    date_from = W - dt.timedelta(weeks=6) + dt.timedelta(days=start)
+    date_to = min(TODAY, date_from + dt.timedelta(days=length))
+
+    def owed(day):
+        return sum((row.outstanding for row in balances_as_of(as_of=day, driver_id=driver.pk)), D(0))
+
+    found = accounts.statement(driver=driver, date_from=date_from, date_to=date_to)
+    assert found.opening == owed(date_from - dt.timedelta(days=1))
+    assert found.closing == owed(date_to) == found.opening + found.charges - found.payments
+    running = found.opening
+    for line in found.lines:
+        running += line.charge - line.payment
+        assert line.balance == running >= 0
+    account = accounts.account(driver=driver, today=TODAY)
+    assert sum(account.bucket_totals, D(0)) == account.outstanding == owed(TODAY)
