@@ -1,7 +1,8 @@
 """`manage.py bench dashboard`: the dashboard and a driver's account page at 10,000 leases, p50/p95.
 
-The fleet is `seed_demo`'s (10,000 leases), with eight weeks of LEASE charges (half of them paid
-by an interim payment, some past due), 10,000 open repairs and 10,000 open loans (`bench sunday`'s
+The fleet is `seed_demo`'s (10,000 leases) with seven closed weeks of lease installments posted by
+the Sunday job (LEASE charges, none paid by earnings: everything past due), cashier payments on one
+lease in fifty, 10,000 open repairs and 10,000 open loans (`bench sunday`'s
 seeding, their first installments due and unposted). Each page is served by the test client to a
 superuser (who sees every panel), full request and template included, after one warm-up request.
 """
@@ -23,9 +24,9 @@ from batpay.periods import current_period, period_end, previous_period
 from leases.models import Lease
 from ledger import selectors as ledger_selectors
 from ledger import services
-from ledger.categories import Category
 from operations.bench import Report, benchmark
 from operations.bench.fleet import seed_plans
+from operations.jobs import run_posting_job
 
 LEASES = 10_000
 WEEKS = 8
@@ -47,20 +48,9 @@ def _seed(report: Report, leases: int, rng: random.Random) -> None:
     with report.timed("seed") as t:
         call_command("seed_demo", leases=leases, as_of=period_end(weeks[-1]), stdout=io.StringIO())
         fleet = list(Lease.objects.values_list("pk", "primary_driver_id", "weekly_rate"))
-        rows = [
-            services.ObligationRow(
-                category=Category.LEASE,
-                source_reference=f"BENCH-DASH-{lease_id}-{period}",
-                amount=rate,
-                driver_id=driver_id,
-                lease_id=lease_id,
-                period=period,
-                description="Weekly lease",
-            )
-            for period in weeks
-            for lease_id, driver_id, rate in fleet
-        ]
-        services.post_obligations(rows=rows)
+        # The Sunday job of each closed week posts the leases' installments (oldest week first).
+        for period in reversed(weeks[1:]):
+            run_posting_job(source="leases", period=period)
         seed_plans(repairs=leases, loans=leases, period=previous_period(week), rng=rng)
         # Cashier payments on a sample of the leases: the collections series and partly paid balances.
         paid = rng.sample(fleet, max(1, len(fleet) // 50))
@@ -79,7 +69,7 @@ def _seed(report: Report, leases: int, rng: random.Random) -> None:
         # Bulk-loaded tables have no statistics until autovacuum gets to them; a live database has them.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    report.line("seed: leases, 8 weeks of lease charges, repairs, loans, payments", f"{t['seconds']:.1f} s")
+    report.line("seed: leases, 7 weeks of lease postings, repairs, loans, payments", f"{t['seconds']:.1f} s")
 
 
 def _time_pages(client: Client, urls: list[str]) -> list[float]:

@@ -24,11 +24,12 @@ ACCOUNT_PERMISSION = "ledger.view_obligationbalance"
 def dashboard(site, request: HttpRequest, extra_context=None):
     today = timezone.localdate()
     page = selectors.dashboard(user=request.user, today=today)
+    each = site.each_context(request)
     context = {
-        **site.each_context(request),
+        **each,
         "title": "Dashboard",
         "subtitle": None,
-        "app_list": site.get_app_list(request),
+        "app_list": each["available_apps"],  # built once: each_context already lists the apps
         "page": page,
         "category_chart": charts.category_bars(page.outstanding) if page.outstanding else "",
         "weekly_chart": charts.weekly_bars(page.weekly) if page.weekly else "",
