@@ -20,6 +20,7 @@ from django.core.management import call_command
 from pypdf import PdfReader
 
 from batpay.testing import REQUIRE_SERVICES
+from cockpit.tests.conftest import W1
 from ledger.models import Posting, Receipt
 
 # Playwright's sync API runs an event loop in the test's thread; the test's own database calls
@@ -130,9 +131,19 @@ def test_finance_dashboard_sunday_run_and_loan_preview(page, live_server, histor
     preview = page.inner_text("#schedule-preview")
     assert "Schedule preview" in preview and ("1,200.00" in preview or "1200.00" in preview)
 
-    # Run a job now for the last closed period: the run is queued and the page says so.
+
+# Not strict: a suite that ran operations' tests first has imported the task modules, so the bug hides.
+@pytest.mark.xfail(
+    reason="issue 15's first bullet: the web process does not import the task modules, so 'Run now' answers "
+    "500 (NotRegistered) until the job-runs branch is merged; remove this marker then",
+)
+def test_finance_runs_a_job_now(page, live_server, history, users):
+    log_in(page, live_server, "finance")
     page.goto(f"{live_server.url}/admin/operations/jobrun/run/")
-    assert page.locator("select[name=job]").count() == 1
+    page.select_option("select[name=job]", "repairs.post_due_installments")
+    page.fill("input[name=period]", W1.isoformat())
+    page.locator("form:has(select[name=job]) [type=submit]").click()
+    assert "queued" in page.inner_text(".messagelist")
 
 
 def test_cashier_finds_the_driver_and_pays_by_priority(page, live_server, history, users):
