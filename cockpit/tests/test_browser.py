@@ -23,10 +23,6 @@ from batpay.testing import REQUIRE_SERVICES
 from cockpit.tests.conftest import W1
 from ledger.models import Posting, Receipt
 
-# Playwright's sync API runs an event loop in the test's thread; the test's own database calls
-# (fixtures, assertions) are still plain synchronous calls made between its steps.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".ci" / "artifacts"
@@ -46,10 +42,21 @@ def browser():
             pytest.fail(f"{message} and REQUIRE_SERVICES=1")
         pytest.skip(message)
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+    # Playwright's sync API runs an event loop in the test's thread; the test's own database calls
+    # (fixtures, assertions) are still plain synchronous calls made between its steps. Only while these
+    # tests run: a process they start (`check --deploy`) must not inherit it.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+            yield launched
+            launched.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
