@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache --no-logo
+
+# The README's screenshots (docs/screenshots/): the browser tests, keeping the pages they walk.
+screenshots: $(STAMP)
+	SCREENSHOTS=docs/screenshots $(PY) -m pytest -q cockpit/tests/test_browser.py
 
 bench: $(STAMP)
 	$(PY) manage.py bench all

@@ -68,10 +68,12 @@ PROJECT_APPS = (
     "loans",
     "statements",
     "operations",
+    "cockpit",
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin, with the back office's site: the dashboard as its home page (cockpit.site).
+    "cockpit.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -23,6 +23,7 @@ urlpatterns = [
         ]
     ),
     # Each app's API by name, so this root module imports none of them.
+    path("api/", include("cockpit.api.urls")),
     path("api/", include("leases.api.urls")),
     path("api/", include("lease_schedules.api.urls")),
     path("api/ledger/", include("ledger.api.urls")),

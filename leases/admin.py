@@ -107,6 +107,7 @@ class DriverForm(ServiceForm):
 @admin.register(Driver)
 class DriverAdmin(FleetAdmin):
     form = DriverForm
+    change_form_template = "admin/leases/driver/change_form.html"  # with a link to the driver's account
     create_with = services.driver_create
     update_with = services.driver_update
     delete_with = services.driver_delete
@@ -186,6 +187,7 @@ class LeaseForm(ServiceForm):
 @admin.register(Lease)
 class LeaseAdmin(FleetAdmin):
     form = LeaseForm
+    change_form_template = "admin/leases/lease/change_form.html"  # with a link to the lease's account
     create_with = services.lease_create
     update_with = services.lease_update
     delete_with = services.lease_delete

@@ -11,21 +11,33 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet, Sum
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from batpay.errors import DomainError
 from batpay.lists import ExportAdminMixin, ListTotalsMixin
 from batpay.money import ZERO, to_money
+from batpay.pdf import pdf_response, render_pdf
 from batpay.periods import parse_period, period_end
+from leases.models import Driver
+from leases.selectors import driver_search
 from ledger import selectors, services
 from ledger.exports import BALANCE_COLUMNS, POSTING_COLUMNS, RECEIPT_COLUMNS, REFUND_COLUMNS
-from ledger.forms import ApplyCreditForm, ChooseLeaseForm, InterimPaymentForm, RefundCreditForm, VoidReasonForm
+from ledger.forms import (
+    ApplyCreditForm,
+    ChooseLeaseForm,
+    InterimPaymentForm,
+    RefundCreditForm,
+    VoidReasonForm,
+    leases_of_driver,
+)
 from ledger.models import EntryType, ObligationBalance, Posting, Receipt, Refund
 
 RECENT_PERIODS = 12
+DRIVERS_FOUND = 10  # the cashier's type-ahead offers this many drivers at most
 
 DRIVER_AND_LEASE_SEARCH = (
     "driver__first_name",
@@ -421,7 +433,13 @@ class ReceiptAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedge
                 self.admin_site.admin_view(self.interim_payment_view),
                 name="ledger_receipt_interim_payment",
             ),
+            path(
+                "interim-payment/drivers/",
+                self.admin_site.admin_view(self.driver_search_view),
+                name="ledger_receipt_driver_search",
+            ),
             path("<int:pk>/credit/", self.admin_site.admin_view(self.credit_view), name="ledger_receipt_credit"),
+            path("<int:pk>/pdf/", self.admin_site.admin_view(self.receipt_pdf_view), name="ledger_receipt_pdf"),
             *super().get_urls(),
         ]
 
@@ -496,19 +514,75 @@ class ReceiptAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedge
         extra_context = {**(extra_context or {}), "can_record_interim_payment": can_record_interim_payment(request)}
         return super().changelist_view(request, extra_context)
 
+    def driver_search_view(self, request: HttpRequest):
+        """The cashier's type-ahead: drivers whose name or TLC licence matches, each with their leases."""
+        if not can_record_interim_payment(request):
+            raise PermissionDenied
+        text = request.GET.get("q", "").strip()
+        found = driver_search(Driver.objects.all(), text).order_by("last_name", "first_name", "id")
+        drivers = list(found[:DRIVERS_FOUND]) if text else []
+        leases: dict[int, list[dict]] = {driver.pk: [] for driver in drivers}
+        for driver in drivers:
+            for lease in leases_of_driver(driver.pk):
+                leases[driver.pk].append(
+                    {"id": lease.pk, "lease_number": lease.lease_number, "status": lease.get_status_display()}
+                )
+        return JsonResponse(
+            {
+                "drivers": [
+                    {
+                        "id": driver.pk,
+                        "name": driver.full_name,
+                        "tlc_license_number": driver.tlc_license_number,
+                        "leases": leases[driver.pk],
+                    }
+                    for driver in drivers
+                ]
+            }
+        )
+
+    def receipt_pdf_view(self, request: HttpRequest, pk: int):
+        """A printable receipt: what was received, from whom, and what it paid."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        receipt = selectors.receipts().filter(pk=pk).first()
+        if receipt is None:
+            raise Http404(f"Receipt {pk} does not exist.")
+        postings = list(selectors.postings_with_reversal().filter(receipt_id=receipt.pk).order_by("id"))
+        content = render_pdf(
+            "ledger/receipt.html",
+            {
+                "receipt": receipt,
+                "postings": postings,
+                "applied": receipt.amount - receipt.unapplied,
+                "credit": selectors.prepayment_credit(driver_id=receipt.driver_id, lease_id=receipt.lease_id),
+                "printed_at": timezone.localtime(),
+            },
+        )
+        return pdf_response(content, f"receipt-{receipt.pk}.pdf")
+
     def interim_payment_view(self, request: HttpRequest):
-        """The cashier's window: choose driver and lease, then pay their open balances."""
+        """The cashier's window: find the driver, choose the lease, then the amount and what it pays."""
         if not can_record_interim_payment(request):
             raise PermissionDenied
         choose = ChooseLeaseForm(request.GET if {"driver", "lease"} & set(request.GET) else None)
+        find = request.GET.get("find", "").strip()
         context = {
             **self.admin_site.each_context(request),
             "title": "Record an interim payment",
             "opts": self.opts,
             "choose_form": choose,
+            "find": find,
+            "found_drivers": (
+                list(driver_search(Driver.objects.all(), find).order_by("last_name", "first_name")[:DRIVERS_FOUND])
+                if find and not choose.is_bound
+                else []
+            ),
         }
         template = "admin/ledger/receipt/interim_payment.html"
         if not choose.is_bound or not choose.is_valid():
+            if choose.is_bound and choose.cleaned_data.get("driver"):
+                context["chosen_driver"] = choose.cleaned_data["driver"]
             return TemplateResponse(request, template, context)
 
         driver, lease = choose.cleaned_data["driver"], choose.cleaned_data["lease"]
@@ -528,20 +602,21 @@ class ReceiptAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedge
                     note=form.cleaned_data["note"],
                 )
             except DomainError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+                form.add_service_error(exc.message)
             else:
                 credit = selectors.prepayment_credit(driver_id=driver.pk, lease_id=lease.pk)
                 self.message_user(
                     request,
                     format_html(
                         "Recorded receipt {} of {} from {} on lease {}. Applied {}; the lease's prepayment "
-                        "credit is now {}.",
+                        'credit is now {}. <a href="{}" id="receipt-pdf" target="_blank">Print the receipt (PDF)</a>',
                         admin_link("receipt", receipt.pk),
                         receipt.amount,
                         driver.full_name,
                         lease.lease_number,
                         receipt.amount - receipt.unapplied,
                         credit,
+                        reverse("admin:ledger_receipt_pdf", args=[receipt.pk]),
                     ),
                     messages.SUCCESS,
                 )

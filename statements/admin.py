@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -39,6 +39,23 @@ def recent_periods_filter(field: str, title: str) -> type[admin.SimpleListFilter
             return [(p.isoformat(), f"{p:%Y-%m-%d} – {period_end(p):%m-%d}") for p in weeks]
 
     return RecentPeriodsFilter
+
+
+class NetFilter(admin.SimpleListFilter):
+    """The dashboard's "drivers with a negative net": DTRs whose deductions exceed the card earnings."""
+
+    title = "net"
+    parameter_name = "net"
+
+    def lookups(self, request, model_admin):
+        return [("negative", "Negative (deductions over earnings)"), ("positive", "Zero or more")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "negative":
+            return queryset.filter(card_earnings__lt=F("subtotal_of_deductions"))
+        if self.value() == "positive":
+            return queryset.filter(card_earnings__gte=F("subtotal_of_deductions"))
+        return queryset
 
 
 class TextSearchFilter(admin.SimpleListFilter):
@@ -240,7 +257,7 @@ class DriverTransactionReportAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixi
         "balance_carried_forward",
         "pdf_link",
     )
-    list_filter = ("status", recent_periods_filter("period", "period"), LeaseNumberFilter, DriverFilter)
+    list_filter = ("status", recent_periods_filter("period", "period"), NetFilter, LeaseNumberFilter, DriverFilter)
     search_fields = ("=dtr_number", "=lease__lease_number", "=driver__tlc_license_number", "driver__last_name")
     search_help_text = "DTR number, lease number or TLC license (exactly), or a driver's last name."
     list_select_related = ("lease", "driver")

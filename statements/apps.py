@@ -11,6 +11,7 @@ class StatementsConfig(AppConfig):
         from ledger.effective import REPORTED_PERIODS, ReportedPeriods
         from statements.close import close_earnings_step, generate_dtrs_step, register_close_step
         from statements.dtr import reported_periods
+        from statements.review import register_review_queues
 
         # A charge due in a week whose DTRs are issued is late: the ledger dates it today.
         REPORTED_PERIODS.register("statements.dtr", ReportedPeriods(reported=reported_periods))
@@ -19,3 +20,6 @@ class StatementsConfig(AppConfig):
         # The names are those the job runs have carried since the close began (`ledger.…`).
         register_close_step("ledger.close_earnings", close_earnings_step, order=10, label="Taxes and card earnings")
         register_close_step("ledger.generate_dtrs", generate_dtrs_step, order=20, label="Generate the DTRs")
+
+        # The dashboard's "waiting for review" figure (batpay.cockpit).
+        register_review_queues()

@@ -153,6 +153,7 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
 # must be here (checked), so a new endpoint gets real ids too.
 PATH_IDS = {
     "/api/drivers/{id}": "drivers",
+    "/api/drivers/{driver_id}": "drivers",  # /api/drivers/{driver_id}/account
     "/api/vehicles/{id}": "vehicles",
     "/api/medallions/{id}": "medallions",
     "/api/leases/{id}": "leases",

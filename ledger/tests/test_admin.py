@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from batpay.roles import CASHIER, CONTROLLER, MANAGER
 from ledger import services
@@ -279,12 +280,16 @@ def test_the_cashier_screen_shows_refusals_and_writes_nothing(login, book):
 
     over = pay("300.00", a=(repair, "250.01"))
     assert over.status_code == 200
-    assert f"Allocation 250.01 to balance {repair.pk} exceeds its outstanding 250.00." in over.content.decode()
+    # On the row, naming the balance by its reference (not its row id).
+    assert over.context["form"].errors[f"alloc_{repair.pk}"] == [
+        "At most 250.00 on Repairs RPR-2025-001-01 (what it still owes)."
+    ]
     assert over.context["form"][f"alloc_{repair.pk}"].value() == "250.01", "what was typed is kept"
 
     closed = pay("10.00", a=(fee, "1.00"))
-    assert f"Balance {fee.pk} is already closed." in closed.content.decode()
-    assert f"Balance #{fee.pk} is no longer open" in closed.content.decode(), "the typed amount is not dropped"
+    assert closed.context["form"].errors[f"alloc_{fee.pk}"] == [
+        "This balance is no longer open for this driver and lease; clear the amount."
+    ], "the typed amount is not dropped"
 
     assert "Taxes are paid from earnings only" in pay("10.00", a=(taxes, "1.00")).content.decode()
     assert "more than the payment of 10.00" in pay("10.00", a=(repair, "10.01")).content.decode()
@@ -292,7 +297,8 @@ def test_the_cashier_screen_shows_refusals_and_writes_nothing(login, book):
     assert pay("10.001").context["form"].errors["amount"]
 
     wrong_lease = client.get(PAY, {"driver": driver.pk, "lease": book["other"].pk})
-    assert "is not a driver of lease" in wrong_lease.content.decode()
+    # Only the driver's leases are offered: another lease is refused on the lease field.
+    assert wrong_lease.context["choose_form"].errors["lease"]
     assert "form" not in wrong_lease.context
     assert ledger_counts() == before
 
@@ -383,3 +389,58 @@ def test_managers_export_the_ledger_lists_and_others_do_not(login, book, role, e
         "391.25",
         "Open",
     )
+
+
+# --- the cashier's screen, issue 15: type-ahead, the lease chosen, a printable receipt ---
+
+SEARCH = reverse("admin:ledger_receipt_driver_search")
+
+
+def test_type_ahead_finds_drivers_by_name_or_licence_with_their_leases(login, fleet):
+    client = login(CASHIER)
+    ana = fleet.driver(first_name="Ana", last_name="Zorrilla")
+    lease = fleet.lease(driver=ana)
+    fleet.driver(first_name="Bob", last_name="Young")
+    by_name = client.get(SEARCH, {"q": "zorr"}).json()["drivers"]
+    assert [(d["name"], [x["lease_number"] for x in d["leases"]]) for d in by_name] == [
+        ("Ana Zorrilla", [lease.lease_number])
+    ]
+    by_licence = client.get(SEARCH, {"q": ana.tlc_license_number[:5]}).json()["drivers"]
+    assert ana.pk in [d["id"] for d in by_licence]
+    assert client.get(SEARCH, {"q": ""}).json() == {"drivers": []}
+
+
+def test_the_lease_is_chosen_when_the_driver_has_one(login, fleet):
+    client = login(CASHIER)
+    lease = fleet.lease()
+    balance = charge(lease, "LEASE", "80.00", "LEASE-ONE")
+    screen = client.get(PAY, {"driver": lease.primary_driver_id})
+    assert screen.context["lease"] == lease
+    assert "LEASE-ONE" in screen.content.decode()
+    second = fleet.lease(driver=lease.primary_driver)
+    two = client.get(PAY, {"driver": lease.primary_driver_id})
+    assert "form" not in two.context
+    assert "Choose which of" in two.context["choose_form"].errors["lease"][0]
+    assert set(two.context["choose_form"].fields["lease"].queryset) == {lease, second}
+    assert balance.outstanding == D("80.00")
+
+
+def test_receipt_pdf_after_recording(login, fleet):
+    client = login(CASHIER)
+    lease = fleet.lease()
+    balance = charge(lease, "LEASE", "80.00", "LEASE-PDF")
+    url = f"{PAY}?driver={lease.primary_driver_id}&lease={lease.pk}"
+    key = client.get(url).context["form"]["idempotency_key"].value()
+    done = client.post(
+        url, {"amount": "100.00", "payment_method": "CASH", "idempotency_key": key, f"alloc_{balance.pk}": "80.00"}
+    )
+    receipt = Receipt.objects.get(kind="INTERIM_PAYMENT")
+    assert done.status_code == 302
+    page = client.get(done["Location"])
+    pdf_url = reverse("admin:ledger_receipt_pdf", args=[receipt.pk])
+    assert pdf_url in page.content.decode()
+    pdf = client.get(pdf_url)
+    assert pdf["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "LEASE-PDF" in text and "100.00" in text and "20.00" in text  # 80.00 applied, 20.00 credit
+    call_command("check_ledger")
