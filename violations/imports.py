@@ -32,6 +32,7 @@ from django.utils import timezone
 from batpay.audit import AuditAction, audit
 from batpay.errors import InvalidInput
 from batpay.imports import storable, write_or_isolate
+from batpay.imports import text_problem as file_text_problem
 from batpay.money import ZERO, MoneyInputError, max_transaction_amount, parse_money
 from batpay.periods import date_problem, local_instant, period_start
 from batpay.steps import Progress
@@ -184,6 +185,10 @@ def check_row(values: dict[str, str], line: int, today: dt.date) -> tuple[Row | 
         f"{name}: {problem[0].lower()}{problem[1:].rstrip('.')}"
         for name, text in values.items()
         if (problem := cell_problem(text))
+    ]
+    # Bytes that were not UTF-8 (read as U+FFFD): the file's encoding is wrong, the row is not taken as read.
+    problems += [
+        problem for name, text in values.items() if "\ufffd" in text and (problem := file_text_problem(name, text))
     ]
     if problems:  # nothing else is read from a row whose cells are not text
         return None, problems
