@@ -24,6 +24,7 @@ from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
 from operations import demo
+from violations.demo import seed_demo_violations
 
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_USERS = {"finance": FINANCE, "cashier": CASHIER, "manager": MANAGER, "controller": CONTROLLER}
@@ -90,6 +91,8 @@ class Command(BaseCommand):
                 actor=None,
                 payload={"seed": seed, "as_of": as_of.isoformat(), "leases": leases, "drivers": len(fleet.drivers)},
             )
+        # After the fleet's transaction: the imports and entries are durable transactions of their own.
+        seed_demo_violations(as_of=as_of, seed=seed)
         self.stdout.write(
             f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
             f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
