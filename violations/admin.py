@@ -20,6 +20,7 @@ from violations import imports, resources, services
 from violations.forms import (
     DispositionForm,
     ReassignForm,
+    ReverseForm,
     TlcSummonsEntryForm,
     ViolationEntryForm,
     ViolationFileForm,
@@ -204,6 +205,35 @@ class ViolationAdmin(ExportsMixin, admin.ModelAdmin):
             intro="A charge of what the summons owes is posted to the driver and lease chosen, then "
             "the charges before are voided with the reason.",
             submit="Reassign",
+        )
+
+    def reverse_view(self, request: HttpRequest, object_id: str):
+        if not request.user.has_perm("violations.void_violation"):
+            raise PermissionDenied
+        violation = get_object_or_404(Violation, pk=object_id) if object_id.isdigit() else None
+        if violation is None:
+            raise PermissionDenied
+        form = ReverseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.violation_reverse(
+                    violation_id=violation.pk, reason=form.cleaned_data["reason"], actor=request.user
+                )
+            except DomainError as exc:
+                _domain_error(form, exc)
+            else:
+                self.message_user(
+                    request, f"Summons {violation.summons_number}: charges reversed; it waits for review."
+                )
+                return HttpResponseRedirect(reverse("admin:violations_violation_change", args=[violation.pk]))
+        return _form_page(
+            self,
+            request,
+            form,
+            title=f"Reverse the charges of summons {violation.summons_number}",
+            intro="Every live charge is voided with the reason (payments go back to their receipts); "
+            "the summons then waits for review.",
+            submit="Reverse",
         )
 
 

@@ -61,3 +61,7 @@ class DispositionForm(forms.Form):
     disposition = forms.ChoiceField(choices=Disposition.choices)
     reduced_amount = MoneyFormField(required=False, help_text="Only when Reduced.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, min_length=10)
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, min_length=10)

@@ -85,6 +85,7 @@ class ViolationsAction(AuditAction):
     IMPORT = "violations.import"
     CREATE = "violations.create"
     REASSIGN = "violations.reassign"
+    REVERSE = "violations.reverse"
     TLC_CREATE = "violations.tlc_create"
     TLC_DISPOSITION = "violations.tlc_disposition"
 

@@ -116,7 +116,7 @@ class Violation(models.Model):
     class Meta:
         ordering = ["-issue_date", "-id"]
         default_permissions = PERMISSIONS
-        permissions = [("void_violation", "Can reassign or reverse parking violation charges")]
+        permissions = [("void_violation", "Can reverse parking violation charges")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(review="NEEDS_REVIEW") | (Q(lease__isnull=False) & Q(driver__isnull=False)),
@@ -273,7 +273,6 @@ class TlcSummons(models.Model):
         verbose_name = "TLC summons"
         verbose_name_plural = "TLC summonses"
         default_permissions = PERMISSIONS
-        permissions = [("void_tlcsummons", "Can reverse TLC summons charges")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="tlc_amount_positive"),
             models.CheckConstraint(

@@ -207,6 +207,28 @@ def violation_reassign(*, violation_id: int, driver_id, lease_id, reason: str, a
     return violation
 
 
+def violation_reverse(*, violation_id: int, reason: str, actor=None) -> Violation:
+    """A Controller's reversal: every live charge of the summons is voided with the reason (payments go back
+    to their receipts) and the summons waits for review, charged nobody, until it is reassigned."""
+    reason = _reason(reason)
+    with transaction.atomic(durable=True):
+        violation = Violation.objects.select_for_update().filter(pk=violation_id).first()
+        if violation is None:
+            raise NotFound(f"No violation {violation_id}.")
+        if violation.review != Violation.Review.ATTRIBUTED:
+            raise Conflict("The summons is charged to nobody: nothing to reverse.", code=ErrorCode.INVALID_TRANSITION)
+        existing = list(ViolationCharge.objects.select_for_update().filter(violation=violation).order_by("sequence"))
+        charges.void(charges=existing, category=Category.PVB, reason=f"Reversed: {reason}", actor=actor)
+        before = {"driver_id": violation.driver_id, "lease_id": violation.lease_id}
+        violation.driver = violation.lease = None
+        violation.review = Violation.Review.NEEDS_REVIEW
+        violation.review_reason = f"Reversed by a Controller: {reason}"
+        violation.attributed_by = ""
+        violation.save()
+        audit(action=ViolationsAction.REVERSE, actor=actor, obj=violation, reason=reason, payload={"before": before})
+    return violation
+
+
 # --- TLC summonses ---------------------------------------------------------------------------------------
 
 # Which hearing disposition may follow which (one function makes every change: tlc_change_disposition).

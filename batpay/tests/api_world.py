@@ -340,6 +340,7 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
         "lease_id": w.spare_lease.pk,
         "reason": "The other cab had\nthe plate that day",
     },
+    ("violation-reverse", "post"): lambda w: {"reason": "Charged to the wrong\ndriver"},
     ("tlc-summons-list", "post"): lambda w: {
         "summons_number": "TLC2",
         "driver_id": w.driver.pk,

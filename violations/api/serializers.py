@@ -142,6 +142,10 @@ class ReassignSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ReverseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
 class ViolationImportRowSerializer(serializers.ModelSerializer):
     class Meta:
         model = ViolationImportRow

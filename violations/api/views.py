@@ -15,6 +15,7 @@ from violations import imports, selectors, services
 from violations.api.filters import TlcSummonsFilter, ViolationFilter
 from violations.api.serializers import (
     ReassignSerializer,
+    ReverseSerializer,
     TlcDispositionSerializer,
     TlcSummonsCreateSerializer,
     TlcSummonsDetailSerializer,
@@ -68,6 +69,12 @@ def _get(queryset: QuerySet, pk, what: str):
         request=ViolationCreateSerializer,
         responses={201: ViolationDetailSerializer},
     ),
+    reverse=extend_schema(
+        summary="Reverse a violation's charges (Controllers)",
+        description="Voids every live charge of the summons with the reason; it then waits for review.",
+        request=ReverseSerializer,
+        responses=ViolationDetailSerializer,
+    ),
     reassign=extend_schema(
         summary="Charge a violation to another driver and lease",
         request=ReassignSerializer,
@@ -81,6 +88,7 @@ class ViolationViewSet(_Exporting, mixins.ListModelMixin, mixins.RetrieveModelMi
     http_method_names = ["get", "post", "head", "options"]
     action_permissions = {
         "reassign": ["violations.change_violation"],
+        "reverse": ["violations.void_violation"],
         "export": ["violations.export_violation"],
     }
     export_columns = VIOLATION_COLUMNS
@@ -107,6 +115,15 @@ class ViolationViewSet(_Exporting, mixins.ListModelMixin, mixins.RetrieveModelMi
         serializer = ReassignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         violation = services.violation_reassign(
+            violation_id=int(kwargs["pk"]), actor=request.user, **serializer.validated_data
+        )
+        return Response(ViolationDetailSerializer(_get(selectors.violation_detail(), violation.pk, "violation")).data)
+
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, *args, **kwargs):
+        serializer = ReverseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        violation = services.violation_reverse(
             violation_id=int(kwargs["pk"]), actor=request.user, **serializer.validated_data
         )
         return Response(ViolationDetailSerializer(_get(selectors.violation_detail(), violation.pk, "violation")).data)

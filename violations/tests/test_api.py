@@ -194,3 +194,18 @@ def test_a_tlc_summons_entered_paid_is_charged_at_once(fleet, finance_api):
     balance = ObligationBalance.objects.get(category="TLC", source_reference="TLC-TLC11-1")
     assert (balance.original_amount, balance.due_period) == (D("65.00"), dt.date(2025, 9, 28))
     assert Violation.objects.count() == 0
+
+
+def test_a_controller_reverses_a_violation_s_charges(fleet, finance_api, make_user, api_client_for):
+    lease = fleet.lease()
+    made = finance_api.post("/api/violations/", entry(lease.vehicle.plate_number), format="json").json()
+    path = f"/api/violations/{made['id']}/reverse"
+    assert finance_api.post(path, {"reason": "Not this driver at all"}).status_code == 403
+    controller = api_client_for(make_user("Controller"))
+    done = controller.post(path, {"reason": "Not this driver at all"}, format="json")
+    assert done.status_code == 200, done.content
+    body = done.json()
+    assert body["review"] == "NEEDS_REVIEW" and body["driver_id"] is None
+    assert [c["voided_at"] is not None for c in body["charges"]] == [True]
+    assert ObligationBalance.objects.get(source_reference="PVB-4400000001-1").status == "CLOSED"
+    assert controller.post(path, {"reason": "Not this driver at all"}, format="json").status_code == 409
