@@ -209,3 +209,14 @@ def test_a_controller_reverses_a_violation_s_charges(fleet, finance_api, make_us
     assert [c["voided_at"] is not None for c in body["charges"]] == [True]
     assert ObligationBalance.objects.get(source_reference="PVB-4400000001-1").status == "CLOSED"
     assert controller.post(path, {"reason": "Not this driver at all"}, format="json").status_code == 409
+
+
+def test_metrics_count_violations_by_review_and_summonses_by_disposition(fleet, finance_api, client):
+    lease = fleet.lease()
+    finance_api.post("/api/violations/", entry(lease.vehicle.plate_number), format="json")
+    finance_api.post("/api/violations/", entry("NOSUCH1", summons_number="4400000002"), format="json")
+    text = client.get("/metrics").content.decode()
+    assert 'batpay_parking_violations{review="ATTRIBUTED"} 1.0' in text
+    assert 'batpay_parking_violations{review="NEEDS_REVIEW"} 1.0' in text
+    assert "batpay_parking_violations_owed_dollars 117.88" in text
+    assert 'batpay_tlc_summonses{disposition="PENDING"} 0.0' in text
