@@ -31,6 +31,7 @@ from statements.models import DriverTransactionReport, Trip, TripImport, TripImp
 from statements.tests.trip_files import import_lines, trip
 from violations.models import TlcSummons, TlcViolationType, Violation, ViolationImport
 from violations.services import tlc_summons_create, violation_create
+from violations.tests.files import import_pvb, pvb
 
 P1 = dt.date(2025, 9, 28)  # the fleet factory's lease start, a Sunday
 PASSWORD = "pw-for-tests-1"  # conftest's make_user
@@ -160,6 +161,7 @@ def world(fleet, make_user, api_client_for) -> World:
         violation="FIRE HYDRANT",
         fine_amount="115.00",
     )
+    import_pvb([pvb("1000000003", lease.vehicle.plate_number, "09/30/2025", "09:15A"), "bad,row"])
     tlc_summons_create(
         summons_number="TLC1",
         driver_id=lease.primary_driver_id,
