@@ -10,7 +10,7 @@ from operations.management.commands.bench import _load_benchmarks
 
 def test_every_benchmark_is_registered():
     _load_benchmarks()
-    assert sorted(BENCHMARKS) == ["ledger", "loans", "repairs", "sunday", "weekly_close"]
+    assert sorted(BENCHMARKS) == ["ledger", "loans", "repairs", "sunday", "violations", "weekly_close"]
 
 
 def test_an_unknown_benchmark_is_refused_naming_the_known_ones():
