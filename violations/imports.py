@@ -443,8 +443,11 @@ def describe(
     """The ledger's description of a charge: what the DTR prints for it."""
     head = f"PVB summons {summons}, {issue_date:%m/%d/%Y} {time}, {violation[:70]}"
     if kind == Charge.Kind.CHARGE:
-        fee = total - amount if total != amount else charges.processing_fee(fine)
-        return f"{head}: {amount} (fine {fine}, fee {charges.processing_fee(fine)})" if fee else f"{head}: {amount}"
+        fee = charges.processing_fee(fine)
+        if not fee:
+            return f"{head}: {amount}"
+        parts = f"fine {fine}, fee {fee}" if amount == fine + fee else f"fee {fee} included"
+        return f"{head}: {amount} ({parts})"
     if kind == Charge.Kind.INCREASE:
         return f"{head}: now {total}, +{amount}"
     return f"{head}: now {total}"
