@@ -266,6 +266,7 @@ SPECTACULAR_SETTINGS = {
         "ViolationReviewEnum": "violations.models.Violation.Review",
         "ViolationRowKindEnum": "violations.models.ViolationImportRow.Kind",
         "TlcDispositionEnum": "violations.models.Disposition",
+        "ViolationChargeKindEnum": "violations.models.Charge.Kind",
     },
 }
 

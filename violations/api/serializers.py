@@ -70,6 +70,9 @@ class ViolationSerializer(serializers.ModelSerializer):
     lease_number = serializers.CharField(source="lease.lease_number", read_only=True, allow_null=True, default=None)
     vehicle_id = serializers.IntegerField(read_only=True, allow_null=True)
     medallion_id = serializers.IntegerField(read_only=True, allow_null=True)
+    attributed_by = serializers.CharField(
+        read_only=True, help_text="TRIP, PRIMARY or STAFF; empty while the summons is charged to nobody."
+    )
 
     class Meta:
         model = Violation
@@ -205,6 +208,7 @@ class TlcChargeSerializer(serializers.ModelSerializer):
 
 
 class TlcEventSerializer(serializers.ModelSerializer):
+    from_disposition = serializers.CharField(read_only=True, help_text="Empty for the summons' entry.")
     class Meta:
         model = TlcSummonsEvent
         fields = ["from_disposition", "to_disposition", "owed_before", "owed_after", "reason", "created_at"]
