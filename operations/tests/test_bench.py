@@ -14,5 +14,5 @@ def test_every_benchmark_is_registered():
 
 
 def test_an_unknown_benchmark_is_refused_naming_the_known_ones():
-    with pytest.raises(CommandError, match="known: ledger, loans, repairs, sunday, weekly_close"):
+    with pytest.raises(CommandError, match="known: ledger, loans, repairs, sunday, violations, weekly_close"):
         call_command("bench", "nosuch")

@@ -209,6 +209,7 @@ class TlcChargeSerializer(serializers.ModelSerializer):
 
 class TlcEventSerializer(serializers.ModelSerializer):
     from_disposition = serializers.CharField(read_only=True, help_text="Empty for the summons' entry.")
+
     class Meta:
         model = TlcSummonsEvent
         fields = ["from_disposition", "to_disposition", "owed_before", "owed_after", "reason", "created_at"]

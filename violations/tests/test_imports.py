@@ -269,3 +269,21 @@ def test_the_command_prints_a_summary(fleet, today, tmp_path, capsys):
     text = out.getvalue()
     assert "2 rows, 2 new summonses" in text and "1 waiting to be assigned" in text and "66.63 charged" in text
     assert "summons 9000000002: No vehicle with plate NOPE1" in text
+
+
+def test_a_file_costs_the_same_few_statements_however_many_rows(fleet, today, django_assert_max_num_queries):
+    """Set-based: new charges and increases are one bulk post, whatever the file's size."""
+    leases = [fleet.lease() for _ in range(6)]
+
+    def rows(first: int, count: int, penalty: str = "0.00") -> list[str]:
+        return [
+            pvb(f"{first + n}", leases[n % 6].vehicle.plate_number, "10/01/2025", "10:00A", penalty=penalty)
+            for n in range(count)
+        ]
+
+    with django_assert_max_num_queries(45):
+        assert import_pvb(rows(3_000_000_000, 12)).charged == D("66.63") * 12
+    with django_assert_max_num_queries(45):
+        assert import_pvb(rows(3_100_000_000, 240)).charged == D("66.63") * 240
+    with django_assert_max_num_queries(45):
+        assert import_pvb(rows(3_100_000_000, 240, penalty="10.00")).charged == D("10.00") * 240

@@ -46,6 +46,10 @@ class Command(BaseCommand):
             default=None,
             help="date the lease dates count back from, YYYY-MM-DD (default today)",
         )
+        parser.add_argument(
+            "--no-violations", dest="violations", action="store_false",
+            help="leave out the demo parking violations and TLC summonses (they put charges in the ledger)",
+        )  # fmt: skip
         parser.add_argument("--with-users", action="store_true", help=f"add demo users, password {DEMO_PASSWORD!r}")
 
     def handle(self, *args, **options) -> None:
@@ -60,6 +64,9 @@ class Command(BaseCommand):
             self._ensure_empty_fleet()
             as_of = options["as_of"] or timezone.localdate()
             self._seed(leases=leases, seed=options["seed"], as_of=as_of, verbosity=options["verbosity"])
+            if options["violations"]:
+                # After the fleet's transaction: the imports and entries are durable transactions of their own.
+                seed_demo_violations(as_of=as_of, seed=options["seed"])
         if options["with_users"]:
             self._users()
         elapsed = time.perf_counter() - started
@@ -91,8 +98,6 @@ class Command(BaseCommand):
                 actor=None,
                 payload={"seed": seed, "as_of": as_of.isoformat(), "leases": leases, "drivers": len(fleet.drivers)},
             )
-        # After the fleet's transaction: the imports and entries are durable transactions of their own.
-        seed_demo_violations(as_of=as_of, seed=seed)
         self.stdout.write(
             f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
             f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
