@@ -65,37 +65,41 @@ def follow(
     sync_voids(charges=charges, category=category)
     live = [c for c in charges if c.voided_at is None]
     charged = sum((c.amount for c in live), ZERO)
-    same_owner = all(c.driver_id == driver.pk and c.lease_id == lease.pk for c in live) if driver else True
+    same_owner = all(c.driver_id == driver.pk and c.lease_id == lease.pk for c in live)
     if target == charged and same_owner:
         return []
-    next_sequence = max((c.sequence for c in charges), default=0) + 1
-    created: list[Charge] = []
+    sequence = max((c.sequence for c in charges), default=0) + 1
+
+    def post(kind: str, amount: Decimal) -> Charge:
+        reference = source_reference(prefix, number, sequence)
+        ledger_services.create_obligation(
+            category=category,
+            amount=amount,
+            source_reference=reference,
+            driver=driver,
+            lease=lease,
+            period=period_start(day),
+            description=describe(kind, amount)[:255],
+            actor=actor,
+        )
+        charge = make(
+            sequence=sequence,
+            kind=kind,
+            source_reference=reference,
+            amount=amount,
+            driver=driver,
+            lease=lease,
+            reason=reason,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        charge.save()
+        return charge
+
     if target > charged and same_owner:
-        created.append(
-            _post(
-                make,
-                Charge.Kind.CHARGE if not live else Charge.Kind.INCREASE,
-                target - charged,
-                category,
-                prefix,
-                number,
-                next_sequence,
-                driver,
-                lease,
-                day,
-                describe,
-                reason,
-                actor,
-            )
-        )
-        return created
-    if target > 0:
-        kind = Charge.Kind.REPLACEMENT if same_owner else Charge.Kind.REASSIGNMENT
-        created.append(
-            _post(
-                make, kind, target, category, prefix, number, next_sequence, driver, lease, day, describe, reason, actor
-            )
-        )
+        return [post(Charge.Kind.INCREASE if live else Charge.Kind.CHARGE, target - charged)]
+    # Less owed, or owed by someone else: the new figure first, so that money the voids hand back
+    # through the waterfall finds it open; then every live charge is voided.
+    created = [post(Charge.Kind.REPLACEMENT if same_owner else Charge.Kind.REASSIGNMENT, target)] if target > 0 else []
     void(charges=live, category=category, reason=reason, actor=actor)
     return created
 
@@ -131,29 +135,3 @@ def void(*, charges: Sequence[Charge], category: str, reason: str, actor) -> Non
         charge.voided_at = now
         charge.void_reason = reason
         charge.save(update_fields=["voided_at", "void_reason"])
-
-
-def _post(make, kind, amount, category, prefix, number, sequence, driver, lease, day, describe, reason, actor):
-    reference = source_reference(prefix, number, sequence)
-    ledger_services.create_obligation(
-        category=category,
-        amount=amount,
-        source_reference=reference,
-        driver=driver,
-        lease=lease,
-        period=period_start(day),
-        description=describe(kind, amount)[:255],
-        actor=actor,
-    )
-    charge = make(
-        sequence=sequence,
-        kind=kind,
-        source_reference=reference,
-        amount=amount,
-        driver=driver,
-        lease=lease,
-        reason=reason,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    charge.save()
-    return charge
