@@ -355,13 +355,16 @@ FROM (
 WHERE found.line = s.line
 """
 
+# Which reason: one hash join on the fleet's plates, not a scan of the vehicles per kept summons.
 _UNATTRIBUTED = """
 UPDATE violation_staging s SET review_reason = CASE
-    WHEN NOT EXISTS (SELECT 1 FROM leases_vehicle ve WHERE upper(replace(ve.plate_number, ' ', '')) = s.plate)
-        THEN format('No vehicle with plate %s on file.', s.plate)
+    WHEN known.plate IS NULL THEN format('No vehicle with plate %s on file.', s.plate)
     ELSE format('No lease on the vehicle with plate %s was in force on %s.', s.plate, s.issue_date)
 END
-WHERE s.outcome IS NULL AND s.lease_id IS NULL
+FROM violation_staging u
+LEFT JOIN (SELECT DISTINCT upper(replace(plate_number, ' ', '')) AS plate FROM leases_vehicle) known
+       ON known.plate = u.plate
+WHERE u.line = s.line AND s.outcome IS NULL AND s.lease_id IS NULL
 """
 
 _NEW_VIOLATIONS = """
