@@ -182,15 +182,19 @@ class Row:
 
 def check_row(values: dict[str, str], line: int, today: dt.date) -> tuple[Row | None, list[str]]:
     """The row as typed values, or every problem found."""
-    problems = [
-        f"{name}: {problem[0].lower()}{problem[1:].rstrip('.')}"
-        for name, text in values.items()
-        if (problem := cell_problem(text))
-    ]
-    # Bytes that were not UTF-8 (read as U+FFFD): the file's encoding is wrong, the row is not taken as read.
-    problems += [
-        problem for name, text in values.items() if "\ufffd" in text and (problem := file_text_problem(name, text))
-    ]
+    problems = []
+    joined = "".join(values.values())
+    # One search over the whole row first: cells are named only when something is there to name.
+    if cell_problem(joined) or "\ufffd" in joined:
+        problems = [
+            f"{name}: {problem[0].lower()}{problem[1:].rstrip('.')}"
+            for name, text in values.items()
+            if (problem := cell_problem(text))
+        ]
+        # Bytes that were not UTF-8 (read as U+FFFD): the file's encoding is wrong; the row is not taken as read.
+        problems += [
+            problem for name, text in values.items() if "\ufffd" in text and (problem := file_text_problem(name, text))
+        ]
     if problems:  # nothing else is read from a row whose cells are not text
         return None, problems
     v = {name: text.strip() for name, text in values.items()}
