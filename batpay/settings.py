@@ -67,6 +67,7 @@ PROJECT_APPS = (
     "repairs",
     "loans",
     "statements",
+    "violations",
     "operations",
     "cockpit",
 )
@@ -264,6 +265,10 @@ SPECTACULAR_SETTINGS = {
         "ReceiptKindEnum": "ledger.models.Receipt.Kind",
         "PaymentMethodEnum": "ledger.models.Receipt.Method",
         "TripRowKindEnum": "statements.models.TripImportRow.Kind",
+        "ViolationReviewEnum": "violations.models.Violation.Review",
+        "ViolationRowKindEnum": "violations.models.ViolationImportRow.Kind",
+        "TlcDispositionEnum": "violations.models.Disposition",
+        "ViolationChargeKindEnum": "violations.models.Charge.Kind",
     },
 }
 
@@ -321,6 +326,12 @@ LOAN_MAX_INTEREST_RATE = Decimal(os.environ.get("LOAN_MAX_INTEREST_RATE", "20"))
 # How far ahead a lease schedule is written when the lease has no end date (or ends later): the
 # weekly leases job rolls it forward, so the schedule always shows the year to come.
 LEASE_SCHEDULE_HORIZON_WEEKS = 52
+# Parking violations (violations/): the fleet's processing fee, a percentage of the fine added to the
+# driver's charge (half-up to the cent; 0 charges none); TLC summonses: a flat service fee per summons.
+PVB_PROCESSING_FEE_PERCENT = Decimal(os.environ.get("PVB_PROCESSING_FEE_PERCENT") or "2.5")
+TLC_SERVICE_FEE = Decimal(os.environ.get("TLC_SERVICE_FEE") or "25.00")
+# A scanned TLC summons: PDF, JPEG or PNG, at most this many bytes.
+TLC_DOCUMENT_MAX_SIZE = int(os.environ.get("TLC_DOCUMENT_MAX_SIZE") or 10 * 1024 * 1024)
 
 COMPANY_NAME = os.environ.get("BATPAY_COMPANY_NAME", "Big Apple Taxi Management LLC")
 COMPANY_ADDRESS = os.environ.get("BATPAY_COMPANY_ADDRESS", "42-17 Northern Blvd, Long Island City, NY 11101")

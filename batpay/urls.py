@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/", include("statements.api.urls")),
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
+    path("api/", include("violations.api.urls")),
     path("api/cases/", include("plans.case_urls")),
 ]
 

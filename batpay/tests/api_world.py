@@ -29,6 +29,9 @@ from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip
+from violations.models import TlcSummons, TlcViolationType, Violation, ViolationImport
+from violations.services import tlc_summons_create, violation_create
+from violations.tests.files import import_pvb, pvb
 
 P1 = dt.date(2025, 9, 28)  # the fleet factory's lease start, a Sunday
 PASSWORD = "pw-for-tests-1"  # conftest's make_user
@@ -101,6 +104,10 @@ class World:
             "ledger-trip": Trip.objects.order_by("pk").first(),
             "ledger-trip-import": TripImport.objects.order_by("pk").first(),
             "ledger-trip-row": TripImportRow.objects.order_by("pk").first(),
+            "violation": Violation.objects.order_by("pk").first(),
+            "violation-import": ViolationImport.objects.order_by("pk").first(),
+            "tlc-summons": TlcSummons.objects.order_by("pk").first(),
+            "tlc-violation-type": TlcViolationType.objects.order_by("pk").first(),
         }
         found = models.get(resource)
         return found.pk if found is not None else None
@@ -146,6 +153,23 @@ def world(fleet, make_user, api_client_for) -> World:
     credit = Receipt.objects.get(pk=_created(credit, "receipt")["id"])
     refund = {"method": "CHECK", "reference": "CHK-1", "reason": "Driver asked for it", "amount": "1.00"}
     assert api.post(f"/api/ledger/receipts/{credit.pk}/refund", refund, format="json").status_code == 201
+    violation_create(
+        summons_number="1000000001",
+        plate=lease.vehicle.plate_number,
+        issue_date="09/30/2025",
+        violation_time="10:05A",
+        violation="FIRE HYDRANT",
+        fine_amount="115.00",
+    )
+    import_pvb([pvb("1000000003", lease.vehicle.plate_number, "09/30/2025", "09:15A"), "bad,row"])
+    tlc_summons_create(
+        summons_number="TLC1",
+        driver_id=lease.primary_driver_id,
+        lease_id=lease.pk,
+        violation_type_id=TlcViolationType.objects.order_by("pk").first().pk,
+        violation_date=dt.date(2025, 9, 30),
+        amount="100.00",
+    )
     return World(
         api=api,
         username=user.username,
@@ -294,4 +318,45 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
     ("loan-detail", "patch"): _loan,
     ("loan-change-status", "post"): lambda w: {"status": "HOLD", "reason": "Driver on leave\nuntil May"},
     ("loan-installment-post", "post"): lambda w: {"installment_ids": [_scheduled(Loan, w.loan_open)]},
+    ("violation-list", "post"): lambda w: {
+        "summons_number": "1000000002",
+        "plate": w.vehicle.plate_number,
+        "state": "NY",
+        "license_type": "OMT",
+        "issue_date": "2025-09-30",
+        "violation_time": "11:20A",
+        "violation": "DOUBLE PARKING",
+        "fine_amount": "115.00",
+        "penalty_amount": "10.00",
+        "interest_amount": "0.00",
+        "reduction_amount": "0.00",
+        "payment_amount": "0.00",
+        "amount_due": "125.00",
+        "precinct": "14",
+        "county": "NY",
+        "issuing_agency": "TRAFFIC",
+        "violation_status": "HEARING PENDING",
+    },
+    ("violation-reassign", "post"): lambda w: {
+        "driver_id": w.spare_lease.primary_driver_id,
+        "lease_id": w.spare_lease.pk,
+        "reason": "The other cab had\nthe plate that day",
+    },
+    ("violation-reverse", "post"): lambda w: {"reason": "Charged to the wrong\ndriver"},
+    ("tlc-summons-list", "post"): lambda w: {
+        "summons_number": "TLC2",
+        "driver_id": w.driver.pk,
+        "lease_id": w.lease.pk,
+        "medallion_id": w.medallion.pk,
+        "violation_type_id": TlcViolationType.objects.order_by("pk").first().pk,
+        "violation_date": "2025-09-30",
+        "amount": "100.00",
+        "disposition": "REDUCED",
+        "reduced_amount": "60.00",
+    },
+    ("tlc-summons-disposition", "post"): lambda w: {
+        "disposition": "REDUCED",
+        "reduced_amount": "60.00",
+        "reason": "Reduced at\nthe hearing",
+    },
 }

@@ -31,6 +31,9 @@ from repairs.models import RepairInvoice
 from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.tests.trip_files import import_lines, trip
+from violations.models import TlcViolationType
+from violations.services import tlc_summons_create
+from violations.tests.files import import_pvb, pvb
 
 pytestmark = pytest.mark.django_db
 
@@ -410,6 +413,10 @@ def every_list_has_rows(fleet, admin_api):
             ],
             name=f"week-{n}.csv",
         )
+        import_pvb([pvb(f"100000000{n}", lease.vehicle.plate_number, "09/30/2025", "10:05A")], name=f"dof-{n}.csv")
+        tlc_summons_create(summons_number=f"TLC{n}", driver_id=lease.primary_driver_id, lease_id=lease.pk,
+                           violation_type_id=TlcViolationType.objects.order_by("pk").first().pk,
+                           violation_date=dt.date(2025, 9, 30), amount="100.00", disposition="PAID")  # fmt: skip
     close_earnings(period=P1)
     generate_dtrs(period=P1, render=False)
 

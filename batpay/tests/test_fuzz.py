@@ -48,6 +48,9 @@ from statements.close import close_earnings
 from statements.dtr import generate_dtrs, void_dtr
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip, worked_example
+from violations.models import TlcSummons, TlcViolationType, Violation, ViolationImport
+from violations.services import tlc_summons_create
+from violations.tests.files import import_pvb, pvb
 
 P1 = dt.date(2025, 9, 28)
 P2 = dt.date(2025, 10, 5)
@@ -124,6 +127,11 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
     lease_terminate(actor=finance, lease=leases[3], termination_date=dt.date(2025, 10, 20), reason="Driver left")
     case_create(flow_name="REPAIR", actor=finance)
     case_create(flow_name="LOAN", actor=finance)
+    import_pvb([pvb("1000000001", leases[0].vehicle.plate_number, "09/30/2025", "10:05A"),
+                pvb("1000000002", "NOSUCH1", "09/30/2025", "10:05A"), "bad,row"], actor=finance)  # fmt: skip
+    tlc_summons_create(summons_number="TLC1", driver_id=leases[0].primary_driver_id, lease_id=leases[0].pk,
+                       violation_type_id=TlcViolationType.objects.order_by("pk").first().pk,
+                       violation_date=dt.date(2025, 9, 30), amount=Decimal("100.00"), actor=finance)  # fmt: skip
 
     def ids(queryset, field="pk"):
         return [str(value) for value in queryset.order_by("pk").values_list(field, flat=True)]
@@ -146,6 +154,10 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "trip_imports": ids(TripImport.objects),
         "trip_rows": ids(TripImportRow.objects),
         "cases": ids(Case.objects, "case_no"),
+        "violations": ids(Violation.objects),
+        "violation_imports": ids(ViolationImport.objects),
+        "tlc_summonses": ids(TlcSummons.objects),
+        "tlc_violation_types": ids(TlcViolationType.objects),
     }
 
 
@@ -169,6 +181,10 @@ PATH_IDS = {
     "/api/ledger/trip-rows/{id}": "trip_rows",
     "/api/dtrs/{dtr_number}": "dtrs",
     "/api/cases/{case_no}": "cases",
+    "/api/violations/{id}": "violations",
+    "/api/violations/imports/{id}": "violation_imports",
+    "/api/tlc-summonses/{id}": "tlc_summonses",
+    "/api/tlc-violation-types/{id}": "tlc_violation_types",
 }
 # Filters and body fields that name a row, wherever they appear.
 FIELD_IDS = {

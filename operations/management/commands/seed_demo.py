@@ -27,6 +27,7 @@ from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
 from operations import demo, demo_history
+from violations.demo import seed_demo_violations
 
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_USERS = {"finance": FINANCE, "cashier": CASHIER, "manager": MANAGER, "controller": CONTROLLER}
@@ -54,6 +55,10 @@ class Command(BaseCommand):
             default=demo_history.DEFAULT_WEEKS,
             help=f"weeks of history before the as-of date (default {demo_history.DEFAULT_WEEKS}; 0: none)",
         )
+        parser.add_argument(
+            "--no-violations", dest="violations", action="store_false",
+            help="leave out the demo parking violations and TLC summonses (they put charges in the ledger)",
+        )  # fmt: skip
         parser.add_argument("--with-users", action="store_true", help=f"add demo users, password {DEMO_PASSWORD!r}")
 
     def handle(self, *args, **options) -> None:
@@ -73,6 +78,9 @@ class Command(BaseCommand):
             if weeks and as_of > timezone.localdate():
                 raise CommandError("History is lived through the real services: --as-of cannot be in the future.")
             self._seed(leases=leases, seed=options["seed"], as_of=as_of, weeks=weeks, verbosity=options["verbosity"])
+            if options["violations"]:
+                # After the fleet's transaction: the imports and entries are durable transactions of their own.
+                seed_demo_violations(as_of=as_of, seed=options["seed"])
         if options["with_users"]:
             self._users()
         elapsed = time.perf_counter() - started
