@@ -22,8 +22,8 @@ from batpay.money import ZERO
 from batpay.periods import current_period, last_closed_period, next_period, periods_between, previous_period
 from ledger import selectors as ledger_selectors
 from ledger.categories import Category
-from operations.jobs import runnable_jobs
 from operations.models import JobRun
+from operations.names import runnable_jobs
 from plans.lifecycle import InstallmentStatus, PlanStatus
 from plans.source import registered_sources
 
