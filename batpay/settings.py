@@ -67,6 +67,7 @@ PROJECT_APPS = (
     "repairs",
     "loans",
     "statements",
+    "tolls",
     "operations",
 )
 
