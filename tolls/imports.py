@@ -187,7 +187,8 @@ def check_row(values: dict[str, str], now: dt.datetime) -> tuple[tuple | None, l
         problems.append("Lane Txn ID contains '/'")
     vehicle = read_tag_or_plate(values["Tag/Plate #"])
     if vehicle is None:
-        problems.append(f"Tag/Plate # {values['Tag/Plate #'].strip()!r} is not a plate like NY T659924C or a tag number")
+        shown_text = values["Tag/Plate #"].strip()
+        problems.append(f"Tag/Plate # {shown_text!r} is not a plate like NY T659924C or a tag number")
     texts = {}
     for name, limit in _LIMITS.items():
         texts[name] = _SPACES.sub(" ", values[name].strip())
@@ -486,7 +487,8 @@ def _stage(cursor, batch: TollImport, checked: list[tuple[tuple, dict[str, str]]
             for staged, _ in chunk:
                 copy.write_row(staged)
 
-    return [_invalid(batch, staged[0], named, [reason], []) for (staged, named), reason in write_or_isolate(checked, copy)]
+    refused = write_or_isolate(checked, copy)
+    return [_invalid(batch, staged[0], named, [reason], []) for (staged, named), reason in refused]
 
 
 def _attribute_and_insert(cursor, batch: TollImport) -> dict:
@@ -557,9 +559,11 @@ def _attribute_and_insert(cursor, batch: TollImport) -> dict:
 
 
 def _invalid(batch, line: int, named: dict[str, str], problems: list[str], values: list[str]) -> TollImportRow:
-    raw = {name: storable(value) for name, value in named.items()} if named else {
-        "columns": [storable(value) for value in values]
-    }
+    raw = (
+        {name: storable(value) for name, value in named.items()}
+        if named
+        else {"columns": [storable(value) for value in values]}
+    )
     return TollImportRow(
         batch=batch,
         line_number=line,

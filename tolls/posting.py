@@ -17,15 +17,15 @@ from batpay.money import ZERO
 from batpay.steps import StepResult
 from leases.models import Driver, Lease
 from ledger.categories import Category
-from ledger.models import ObligationBalance, Receipt
+from ledger.selectors import obligation_balances
 from ledger.services import Allocation, ObligationRow, apply_interim_payment, post_obligations
 from tolls.models import Toll, toll_description
 
 # The charge a toll's current assignment is keyed by in the ledger (Toll.source_reference, in SQL).
 SOURCE_REFERENCE_SQL = "CASE WHEN t.assignment = 1 THEN t.lane_txn_id ELSE t.lane_txn_id || '/' || t.assignment END"
 
-_DUE_CHARGES = """
-SELECT t.id, {reference}, t.amount, t.driver_id, t.lease_id, t.vehicle_id, l.medallion_id, t.period,
+_DUE_CHARGES = f"""
+SELECT t.id, {SOURCE_REFERENCE_SQL}, t.amount, t.driver_id, t.lease_id, t.vehicle_id, l.medallion_id, t.period,
        t.toll_date, t.toll_time, t.entry_plaza, t.exit_plaza, t.agency
 FROM tolls_toll t JOIN leases_lease l ON l.id = t.lease_id
 WHERE t.kind = 'CHARGE' AND t.status = 'PENDING' AND t.period <= %(period)s
@@ -33,13 +33,13 @@ WHERE t.kind = 'CHARGE' AND t.status = 'PENDING' AND t.period <= %(period)s
   AND (%(ids)s::bigint[] IS NULL OR t.id = ANY(%(ids)s))
 ORDER BY t.id
 FOR NO KEY UPDATE OF t
-""".format(reference=SOURCE_REFERENCE_SQL)
+"""
 
-_LINK_CHARGES = """
+_LINK_CHARGES = f"""
 UPDATE tolls_toll t SET status = 'POSTED', obligation_id = b.id, reason = '', updated_at = now()
 FROM ledger_obligationbalance b
-WHERE t.id = ANY(%s) AND b.category = 'EZPASS' AND b.source_reference = {reference}
-""".format(reference=SOURCE_REFERENCE_SQL)
+WHERE t.id = ANY(%s) AND b.category = 'EZPASS' AND b.source_reference = {SOURCE_REFERENCE_SQL}
+"""
 
 # A refund row is the refund of the charge with the same tag or plate, date, time, agency and plazas.
 # A refund whose charge is on file follows that charge's driver (and a reassignment of it).
@@ -83,8 +83,21 @@ def post_tolls(
                 medallion_id=medallion_id,
                 description=toll_description(day, time, entry, exit_, agency, amount),
             )
-            for (_, reference, amount, driver_id, lease_id, vehicle_id, medallion_id, due_period, day, time, entry,
-                 exit_, agency) in due  # fmt: skip
+            for (
+                _,
+                reference,
+                amount,
+                driver_id,
+                lease_id,
+                vehicle_id,
+                medallion_id,
+                due_period,
+                day,
+                time,
+                entry,
+                exit_,
+                agency,
+            ) in due  # fmt: skip
         ]
         posted = post_obligations(rows=rows, actor=actor) if rows else []
         if due:
@@ -127,7 +140,11 @@ def apply_refund(refund: Toll, *, actor=None) -> bool:
     balance = None
     if charge is not None:
         refund.lease_id, refund.driver_id = charge.lease_id, charge.driver_id
-        balance = ObligationBalance.objects.filter(pk=charge.obligation_id, status=ObligationBalance.Status.OPEN).first()
+        balance = obligation_balances(category=Category.EZPASS, source_references=[charge.source_reference]).get(
+            charge.source_reference
+        )
+        if balance is not None and balance.status != "OPEN":
+            balance = None
     lease = Lease.objects.get(pk=refund.lease_id)
     driver = Driver.objects.get(pk=refund.driver_id)
     pays: Decimal = min(refund.amount, balance.outstanding) if balance is not None else ZERO
@@ -136,8 +153,8 @@ def apply_refund(refund: Toll, *, actor=None) -> bool:
         lease=lease,
         amount=refund.amount,
         # An E-ZPass refund reaches the fleet's account electronically.
-        method=Receipt.Method.ACH,
-        allocations=[Allocation(balance_id=balance.pk, amount=pays)] if pays else (),
+        method="ACH",
+        allocations=[Allocation(balance_id=balance.balance_id, amount=pays)] if pays else (),
         actor=actor,
         idempotency_key=f"ezpass-refund:{refund.lane_txn_id}",
         note=f"E-ZPass refund {refund.lane_txn_id}",

@@ -16,7 +16,8 @@ from batpay.periods import last_closed_period
 from batpay.steps import Progress, StepResult
 from leases.models import Driver, Lease, Vehicle
 from leases.selectors import lease_is_drivers
-from ledger.models import EntryType, Posting
+from ledger.categories import Category
+from ledger.selectors import charges
 from ledger.services import VOID_REASON_MIN_LENGTH, void_posting
 from tolls.audit import TollAction
 from tolls.imports import import_tolls
@@ -70,11 +71,11 @@ def _locked_toll(toll_id) -> Toll:
     return toll
 
 
-def _charge_of(toll: Toll) -> Posting:
+def _charge_of(toll: Toll) -> int:
     """The DEBIT posting of the toll's current charge."""
-    return Posting.objects.get(
-        obligation_id=toll.obligation_id, entry_type=EntryType.DEBIT, receipt__isnull=True, reverses__isnull=True
-    )
+    return charges(category=Category.EZPASS, source_references=[toll.source_reference])[
+        toll.source_reference
+    ].posting_id
 
 
 def toll_reassign(*, toll_id, lease_id, reason: str, driver_id=None, actor=None) -> Toll:
