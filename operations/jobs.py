@@ -16,8 +16,9 @@ Jobs run outside any transaction (the JobRun row and the posting batches each co
 a call from inside `transaction.atomic` is refused with RuntimeError.
 
 The weekly close (`weekly_close`, task `ledger.weekly_close`) first makes sure each posting job
-(every plan source's, and the charges' of `CHARGE_JOBS`) has a completed run for the period, running those that have not, then runs every registered
-close step in order (`statements.close.CLOSE_STEPS`), each as its own locked, recorded run. A
+(every plan source's, and the charges' of `CHARGE_JOBS`) has a completed run for the period,
+running those that have not, then runs every registered close step in order
+(`statements.close.CLOSE_STEPS`), each as its own locked, recorded run. A
 step is called as `fn(period=<date>, actor=<user or None>, progress=<callable(total, done) or
 None>)`, returns a `StepResult` and must be idempotent.
 """
