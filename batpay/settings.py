@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
         "ReceiptKindEnum": "ledger.models.Receipt.Kind",
         "PaymentMethodEnum": "ledger.models.Receipt.Method",
         "TripRowKindEnum": "statements.models.TripImportRow.Kind",
+        "TollStatusEnum": "tolls.models.Toll.Status",
+        "TollKindEnum": "tolls.models.Toll.Kind",
     },
 }
 
