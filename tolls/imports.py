@@ -29,11 +29,11 @@ from django.utils import timezone
 from batpay.audit import audit
 from batpay.errors import InvalidInput
 from batpay.imports import storable, write_or_isolate
+from batpay.imports import text_problem as cell_problem
 from batpay.money import ZERO, MoneyInputError, parse_money
 from batpay.periods import OutsideCalendar, date_problem, last_closed_period, local_instant, period_start
 from batpay.steps import Progress
 from batpay.text import shown
-from batpay.text import text_problem as cell_problem
 from statements.trips import _HashingReader
 from tolls.audit import TollAction
 from tolls.models import MAX_LANE_TXN_ID_LENGTH, Toll, TollImport, TollImportRow
@@ -171,11 +171,7 @@ def read_tag_or_plate(text: str) -> tuple[str, str] | None:
 
 def check_row(values: dict[str, str], now: dt.datetime) -> tuple[tuple | None, list[str]]:
     """The row as typed values for the staging table, or every problem found in it."""
-    problems = [
-        f"{name}: {problem[0].lower()}{problem[1:].rstrip('.')}"
-        for name, text in values.items()
-        if (problem := cell_problem(text))
-    ]
+    problems = [problem for name, text in values.items() if (problem := cell_problem(name, text))]
     if problems:  # nothing else is read from a row whose cells are not text
         return None, problems
     lane = values["Lane Txn ID"].strip()
