@@ -205,7 +205,8 @@ def tag_save(*, tag_number: str, vehicle_id, actor=None, tag: TollTag | None = N
     vehicle = Vehicle.objects.filter(pk=_id(vehicle_id, "vehicle_id")).first()
     if vehicle is None:
         raise InvalidInput(f"No vehicle {vehicle_id}.", fields={"vehicle_id": "No such vehicle."})
-    with transaction.atomic(durable=True):
+    # Not durable: the admin's add and change pages save inside their own transaction.
+    with transaction.atomic():
         clash = TollTag.objects.filter(tag_number=digits).exclude(pk=tag.pk if tag else None).first()
         if clash is not None:
             raise Conflict(f"Tag {digits} is already on vehicle {clash.vehicle}.", fields={"tag_number": "Taken."})
