@@ -29,6 +29,9 @@ from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip
+from tolls.models import Toll, TollImport, TollImportRow
+from tolls.tests.toll_files import import_lines as import_tolls
+from tolls.tests.toll_files import plate_of, toll
 
 P1 = dt.date(2025, 9, 28)  # the fleet factory's lease start, a Sunday
 PASSWORD = "pw-for-tests-1"  # conftest's make_user
@@ -101,6 +104,9 @@ class World:
             "ledger-trip": Trip.objects.order_by("pk").first(),
             "ledger-trip-import": TripImport.objects.order_by("pk").first(),
             "ledger-trip-row": TripImportRow.objects.order_by("pk").first(),
+            "toll": Toll.objects.filter(status="POSTED").order_by("pk").first(),
+            "toll-import": TollImport.objects.order_by("pk").first(),
+            "toll-row": TollImportRow.objects.order_by("pk").first(),
         }
         found = models.get(resource)
         return found.pk if found is not None else None
@@ -138,6 +144,15 @@ def world(fleet, make_user, api_client_for) -> World:
     close_earnings(period=P1)
     generate_dtrs(period=P1, render=False)
     case_no = _created(api.post("/api/repairs/create-case"), "case_no")
+    # A charged toll on the spare lease (reassigned to the lease, or reversed, by its routes), and rows kept.
+    tuesday = dt.datetime(2025, 9, 30, 8, 0)
+    import_tolls(
+        [
+            toll("W-Z1", plate_of(spare_lease), tuesday, "($6.94)"),
+            toll("W-Z2", "NY NOBODY1", tuesday, "($2.00)"),
+            toll("W-Z3", plate_of(spare_lease), tuesday, "(bad)"),
+        ]
+    )
     credit = api.post(
         "/api/ledger/interim-payments/",
         {**ids, "amount": "9000.00", "payment_method": "CASH"},  # more than the rent: credit waits
@@ -274,6 +289,12 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
         "note": "Paid at the window",
     },
     ("dtr-void", "post"): lambda w: {"reason": "The wrong trips file\nwas used"},
+    ("toll-reassign", "post"): lambda w: {
+        "lease_id": w.lease.pk,
+        "driver_id": w.driver.pk,
+        "reason": "The spare car was\nthis lease's that day",
+    },
+    ("toll-reverse", "post"): lambda w: {"reason": "Won on appeal\nat the agency"},
     ("ledger-receipt-apply-credit", "post"): lambda w: {
         "balance_id": w.balance.pk,
         "amount": "1.00",

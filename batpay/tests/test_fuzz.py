@@ -48,6 +48,9 @@ from statements.close import close_earnings
 from statements.dtr import generate_dtrs, void_dtr
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip, worked_example
+from tolls.models import Toll, TollImport, TollImportRow
+from tolls.tests.toll_files import import_lines as import_tolls
+from tolls.tests.toll_files import plate_of, toll
 
 P1 = dt.date(2025, 9, 28)
 P2 = dt.date(2025, 10, 5)
@@ -124,6 +127,15 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
     lease_terminate(actor=finance, lease=leases[3], termination_date=dt.date(2025, 10, 20), reason="Driver left")
     case_create(flow_name="REPAIR", actor=finance)
     case_create(flow_name="LOAN", actor=finance)
+    tuesday = dt.datetime(2025, 9, 30, 8, 0)
+    import_tolls(
+        [
+            toll("FZ-1", plate_of(leases[0]), tuesday, "($6.94)"),
+            toll("FZ-2", "NY NOBODY1", tuesday, "($2.00)"),  # no lease: kept to reassign
+            toll("FZ-3", plate_of(leases[1]), tuesday, "(bad)"),  # kept for review
+        ],
+        actor=finance,
+    )
 
     def ids(queryset, field="pk"):
         return [str(value) for value in queryset.order_by("pk").values_list(field, flat=True)]
@@ -146,6 +158,9 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "trip_imports": ids(TripImport.objects),
         "trip_rows": ids(TripImportRow.objects),
         "cases": ids(Case.objects, "case_no"),
+        "tolls": ids(Toll.objects),
+        "toll_imports": ids(TollImport.objects),
+        "toll_rows": ids(TollImportRow.objects),
     }
 
 
@@ -168,6 +183,9 @@ PATH_IDS = {
     "/api/ledger/trip-rows/{id}": "trip_rows",
     "/api/dtrs/{dtr_number}": "dtrs",
     "/api/cases/{case_no}": "cases",
+    "/api/tolls/imports/{id}": "toll_imports",
+    "/api/tolls/kept-rows/{id}": "toll_rows",
+    "/api/tolls/{id}": "tolls",
 }
 # Filters and body fields that name a row, wherever they appear.
 FIELD_IDS = {
