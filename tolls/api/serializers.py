@@ -9,6 +9,11 @@ from tolls.models import Toll, TollImport, TollImportRow
 class TollSerializer(serializers.ModelSerializer):
     amount = MoneyField(read_only=True)
     post_txn_balance = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True)
+    # Wall time in New York as the export prints it (HH:MM:SS); `occurred_at` is the instant.
+    toll_time = serializers.CharField(read_only=True, help_text="HH:MM:SS, New York time, as the export prints it.")
+    attribution = serializers.CharField(
+        read_only=True, help_text="TRIP, PRIMARY, TOLL (a refund follows its toll) or STAFF; empty without a lease."
+    )
     lease_id = serializers.IntegerField(read_only=True, allow_null=True)
     lease_number = serializers.CharField(source="lease.lease_number", read_only=True, allow_null=True)
     driver_id = serializers.IntegerField(read_only=True, allow_null=True)
