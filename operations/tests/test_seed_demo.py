@@ -83,18 +83,18 @@ def test_the_vin_check_digit_matches_a_published_vin():
 
 
 def test_the_same_seed_gives_the_same_fleet():
-    seed(seed=11)
+    seed(seed=11, no_tolls=True)  # tolls are charged in the ledger, which keeps their leases for good
     first = fleet_contents()
     Lease.objects.all().delete()
     for model in (Driver, Vehicle, Medallion):
         model.objects.all().delete()
 
-    seed(seed=11)
+    seed(seed=11, no_tolls=True)
     again = fleet_contents()
     Lease.objects.all().delete()
     for model in (Driver, Vehicle, Medallion):
         model.objects.all().delete()
-    seed(seed=12)
+    seed(seed=12, no_tolls=True)
 
     assert again == first
     assert fleet_contents() != first

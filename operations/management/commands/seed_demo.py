@@ -24,6 +24,7 @@ from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
 from operations import demo
+from tolls.demo import seed_demo_tolls
 
 DEMO_PASSWORD = "demo-pass-1"
 DEMO_USERS = {"finance": FINANCE, "cashier": CASHIER, "manager": MANAGER, "controller": CONTROLLER}
@@ -46,6 +47,9 @@ class Command(BaseCommand):
             help="date the lease dates count back from, YYYY-MM-DD (default today)",
         )
         parser.add_argument("--with-users", action="store_true", help=f"add demo users, password {DEMO_PASSWORD!r}")
+        parser.add_argument(
+            "--no-tolls", action="store_true", help="leave out the week of E-ZPass tolls (charged in the ledger)"
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
@@ -58,7 +62,13 @@ class Command(BaseCommand):
         if leases:
             self._ensure_empty_fleet()
             as_of = options["as_of"] or timezone.localdate()
-            self._seed(leases=leases, seed=options["seed"], as_of=as_of, verbosity=options["verbosity"])
+            self._seed(
+                leases=leases,
+                seed=options["seed"],
+                as_of=as_of,
+                verbosity=options["verbosity"],
+                tolls=not options["no_tolls"],
+            )
         if options["with_users"]:
             self._users()
         elapsed = time.perf_counter() - started
@@ -75,7 +85,7 @@ class Command(BaseCommand):
                 "use a fresh database (e.g. BATPAY_DB_NAME=demo) or --leases 0 for the users alone."
             )
 
-    def _seed(self, *, leases: int, seed: int, as_of: dt.date, verbosity: int) -> None:
+    def _seed(self, *, leases: int, seed: int, as_of: dt.date, verbosity: int, tolls: bool) -> None:
         fleet = demo.build_fleet(leases=leases, seed=seed, as_of=as_of)
         with (
             tqdm(total=fleet.rows, unit="row", file=sys.stderr, disable=verbosity == 0, desc="seed_demo") as bar,
@@ -90,10 +100,13 @@ class Command(BaseCommand):
                 actor=None,
                 payload={"seed": seed, "as_of": as_of.isoformat(), "leases": leases, "drivers": len(fleet.drivers)},
             )
+        # After the fleet's transaction: the import is a durable write of its own.
+        tolls = seed_demo_tolls(as_of=as_of, seed=seed) if tolls else None
         self.stdout.write(
             f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
             f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
-            f"{installments} lease installments scheduled from the week of {as_of.isoformat()}."
+            f"{installments} lease installments scheduled from the week of {as_of.isoformat()}; "
+            f"{tolls.charges if tolls else 0} E-ZPass tolls for the week before."
         )
 
     def _users(self) -> None:
