@@ -17,6 +17,8 @@ from batpay.errors import DomainError
 from batpay.forms import ServiceErrorsMixin
 from leases.models import Driver, Lease
 from ledger.admin import ReadOnlyLedgerAdmin, admin_link
+from ledger.categories import Category
+from ledger.selectors import obligation_balances
 from ledger.services import VOID_REASON_MIN_LENGTH
 from plans.admin import ExportMixin
 from tolls import services
@@ -199,7 +201,17 @@ class TollAssignmentInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ("created_at", "from_lease", "from_driver", "to_lease", "to_driver", "reason", "reversal", "created_by")
+    fields = (
+        "created_at",
+        "from_lease",
+        "from_driver",
+        "to_lease",
+        "to_driver",
+        "reason",
+        "reversal",
+        "charge_reference",
+        "created_by",
+    )
     readonly_fields = fields
     verbose_name_plural = "Reassignments"
 
@@ -245,7 +257,11 @@ class TollAdmin(ExportMixin, ReadOnlyLedgerAdmin):
 
     @admin.display(description="charge")
     def charge_link(self, obj: Toll) -> str:
-        return admin_link("obligationbalance", obj.obligation_id, obj.source_reference if obj.obligation_id else None)
+        if obj.kind != Toll.Kind.CHARGE or obj.status in (Toll.Status.EXCLUDED, Toll.Status.UNMATCHED):
+            return "—"
+        found = obligation_balances(category=Category.EZPASS, source_references=[obj.source_reference])
+        balance = found.get(obj.source_reference)
+        return admin_link("obligationbalance", balance.balance_id if balance else None, obj.source_reference)
 
     @admin.display(description="refund receipt")
     def receipt_link(self, obj: Toll) -> str:

@@ -20,7 +20,7 @@ TOLL_COLUMNS = [
     Column("TLC license", lambda t: t.driver.tlc_license_number if t.driver_id else None),
     Column("Attributed by", lambda t: t.get_attribution_display() if t.attribution else None),
     Column("Reason", lambda t: t.reason),
-    Column("Charge reference", lambda t: t.source_reference if t.obligation_id else None),
+    Column("Charge reference", lambda t: t.source_reference if t.status == "POSTED" else None),
     Column("Import", lambda t: t.batch_id, "int"),
     Column("Line", lambda t: t.line_number, "int"),
 ]

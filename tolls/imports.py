@@ -37,7 +37,7 @@ from batpay.text import shown
 from statements.trips import _HashingReader
 from tolls.audit import TollAction
 from tolls.models import MAX_LANE_TXN_ID_LENGTH, Toll, TollImport, TollImportRow
-from tolls.posting import post_tolls
+from tolls.posting import charge_imported, post_tolls
 
 # As the NY E-ZPass export names them; any order, any case.
 COLUMNS = (
@@ -357,12 +357,15 @@ INSERT INTO tolls_toll
     (lane_txn_id, kind, status, tag_or_plate, posted_date, agency, entry_plaza, exit_plaza, vehicle_class,
      toll_date, toll_time, occurred_at, period, amount, post_txn_balance, vehicle_id, lease_id, driver_id,
      attribution, trip_id, reason, assignment, batch_id, line_number, created_at, updated_at)
-SELECT lane_txn_id, kind, COALESCE(outcome, 'PENDING'), tag_or_plate, posted_date, agency, entry_plaza, exit_plaza,
+SELECT lane_txn_id, kind,
+       CASE WHEN outcome IS NULL AND kind = 'CHARGE' AND period <= %(closed)s THEN 'POSTED'
+            ELSE COALESCE(outcome, 'PENDING') END,
+       tag_or_plate, posted_date, agency, entry_plaza, exit_plaza,
        vehicle_class, toll_date, toll_time, occurred_at, period, amount, post_txn_balance, vehicle_id,
        CASE WHEN outcome IS NULL THEN lease_id END, CASE WHEN outcome IS NULL THEN driver_id END,
-       COALESCE(attribution, ''), trip_id, COALESCE(reason, ''), 1, %s, line, now(), now()
+       COALESCE(attribution, ''), trip_id, COALESCE(reason, ''), 1, %(batch)s, line, now(), now()
 FROM toll_staging
-WHERE (outcome IS NULL OR outcome IN ('EXCLUDED', 'UNMATCHED')) AND line = ANY(%s)
+WHERE (outcome IS NULL OR outcome IN ('EXCLUDED', 'UNMATCHED')) AND line = ANY(%(lines)s)
 ORDER BY line
 ON CONFLICT (lane_txn_id) DO NOTHING
 """
@@ -444,13 +447,15 @@ def import_tolls(
         if progress:
             progress(size or source.bytes_read, source.bytes_read)
         cursor.execute("ANALYZE toll_staging")
-        report = _attribute_and_insert(cursor, batch)
+        closed = last_closed_period()
+        report = _attribute_and_insert(cursor, batch, closed)
         TollImportRow.objects.bulk_create(invalid, batch_size=2000)
-        posted = post_tolls(period=last_closed_period(), actor=actor, batch_id=batch.pk)
+        charged = charge_imported(batch_id=batch.pk, period=closed, actor=actor)
+        refunds = post_tolls(period=closed, actor=actor, batch_id=batch.pk)
         batch.sha256 = source.sha256.hexdigest()
         batch.rows = rows
         batch.invalid = len(invalid) + report.pop("invalid")
-        batch.posted = posted.count
+        batch.posted = len(charged) + refunds.count
         for name, value in report.items():
             setattr(batch, name, value)
         batch.save()
@@ -487,8 +492,9 @@ def _stage(cursor, batch: TollImport, checked: list[tuple[tuple, dict[str, str]]
     return [_invalid(batch, staged[0], named, [reason], []) for (staged, named), reason in refused]
 
 
-def _attribute_and_insert(cursor, batch: TollImport) -> dict:
-    """Set-based: compare with the tolls on file, set CRZ rows aside, attribute, insert, keep the rest."""
+def _attribute_and_insert(cursor, batch: TollImport, closed: dt.date) -> dict:
+    """Set-based: compare with the tolls on file, set CRZ rows aside, attribute, insert, keep the rest.
+    Tolls of weeks up to `closed` go in as POSTED, to be charged by the caller in the same transaction."""
     cursor.execute(_ON_FILE)
     cursor.execute(_CRZ, [CRZ_REASON])
     cursor.execute(_VEHICLE_KEYS)
@@ -504,7 +510,7 @@ def _attribute_and_insert(cursor, batch: TollImport) -> dict:
 
     def insert(chunk) -> None:
         nonlocal inserted
-        cursor.execute(_INSERT, [batch.pk, list(chunk)])
+        cursor.execute(_INSERT, {"batch": batch.pk, "lines": list(chunk), "closed": closed})
         inserted += cursor.rowcount
 
     refused = write_or_isolate(lines, insert)

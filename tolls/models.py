@@ -144,23 +144,32 @@ class Toll(models.Model):
     period = models.DateField(help_text="The payment period (its Sunday) of the toll's date: when it is due.")
     amount = money_field(help_text="What the row charges (a toll) or gives back (a refund); always positive.")
     post_txn_balance = money_field("post txn balance", null=True, blank=True)
-    vehicle = models.ForeignKey("leases.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    lease = models.ForeignKey("leases.Lease", null=True, blank=True, on_delete=models.PROTECT, related_name="tolls")
-    driver = models.ForeignKey("leases.Driver", null=True, blank=True, on_delete=models.PROTECT, related_name="tolls")
+    # Few indexes: an import inserts 100,000 rows at a time (lease and driver are led by the composite
+    # indexes below; a toll is never looked up by its vehicle or receipt).
+    vehicle = models.ForeignKey(
+        "leases.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    lease = models.ForeignKey(
+        "leases.Lease", null=True, blank=True, on_delete=models.PROTECT, related_name="tolls", db_index=False
+    )
+    driver = models.ForeignKey(
+        "leases.Driver", null=True, blank=True, on_delete=models.PROTECT, related_name="tolls", db_index=False
+    )
     attribution = models.CharField(max_length=8, choices=Attribution.choices, blank=True)
     trip = models.ForeignKey(
         "statements.Trip", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     reason = models.TextField(blank=True, help_text="Why it is not charged, or not charged yet.")
-    # 1 for the first charge; each reassignment of a charged toll reverses it and charges the n-th.
+    # 1 for the first charge; each reassignment of a charged toll reverses it and charges the n-th. A
+    # POSTED toll's charge is the ledger's EZPASS balance keyed `source_reference` (no foreign key: the
+    # import inserts tolls and posts their charges in one pass, without going back to link them).
     assignment = models.PositiveSmallIntegerField(default=1)
-    obligation = models.ForeignKey(
-        "ledger.ObligationBalance", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
     refund_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds", db_index=False
     )
-    receipt = models.ForeignKey("ledger.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    receipt = models.ForeignKey(
+        "ledger.Receipt", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     batch = models.ForeignKey(TollImport, on_delete=models.PROTECT, related_name="tolls")
     line_number = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -179,10 +188,7 @@ class Toll(models.Model):
                 | Q(status__in=["EXCLUDED", "UNMATCHED", "REVERSED"]),
                 name="toll_charged_has_a_driver",
             ),
-            models.CheckConstraint(
-                condition=~Q(status="POSTED") | Q(kind="CHARGE", obligation__isnull=False),
-                name="toll_posted_has_its_charge",
-            ),
+            models.CheckConstraint(condition=~Q(status="POSTED") | Q(kind="CHARGE"), name="toll_posted_is_a_charge"),
             models.CheckConstraint(
                 condition=~Q(status="APPLIED") | Q(kind="REFUND", receipt__isnull=False),
                 name="toll_applied_has_its_receipt",
@@ -224,8 +230,8 @@ class TollAssignment(models.Model):
     to_driver = models.ForeignKey("leases.Driver", on_delete=models.PROTECT, related_name="+")
     reason = models.TextField()
     reversal = models.ForeignKey("ledger.Posting", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    obligation = models.ForeignKey(
-        "ledger.ObligationBalance", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    charge_reference = models.CharField(
+        max_length=64, blank=True, help_text="The ledger's key of the new EZPASS charge, once made."
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

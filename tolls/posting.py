@@ -24,21 +24,17 @@ from tolls.models import Toll, toll_description
 # The charge a toll's current assignment is keyed by in the ledger (Toll.source_reference, in SQL).
 SOURCE_REFERENCE_SQL = "CASE WHEN t.assignment = 1 THEN t.lane_txn_id ELSE t.lane_txn_id || '/' || t.assignment END"
 
-_DUE_CHARGES = f"""
+# The tolls to charge: PENDING ones due by a period (the Sunday task), or the ones an import has just
+# inserted as POSTED because their week's Sunday run is past.
+_CHARGES = f"""
 SELECT t.id, {SOURCE_REFERENCE_SQL}, t.amount, t.driver_id, t.lease_id, t.vehicle_id, l.medallion_id, t.period,
        t.toll_date, t.toll_time, t.entry_plaza, t.exit_plaza, t.agency
 FROM tolls_toll t JOIN leases_lease l ON l.id = t.lease_id
-WHERE t.kind = 'CHARGE' AND t.status = 'PENDING' AND t.period <= %(period)s
+WHERE t.kind = 'CHARGE' AND t.status = %(status)s AND t.period <= %(period)s
   AND (%(batch)s::bigint IS NULL OR t.batch_id = %(batch)s)
   AND (%(ids)s::bigint[] IS NULL OR t.id = ANY(%(ids)s))
 ORDER BY t.id
 FOR NO KEY UPDATE OF t
-"""
-
-_LINK_CHARGES = f"""
-UPDATE tolls_toll t SET status = 'POSTED', obligation_id = b.id, reason = '', updated_at = now()
-FROM ledger_obligationbalance b
-WHERE t.id = ANY(%s) AND b.category = 'EZPASS' AND b.source_reference = {SOURCE_REFERENCE_SQL}
 """
 
 # A refund row is the refund of the charge with the same tag or plate, date, time, agency and plazas.
@@ -69,39 +65,14 @@ def post_tolls(
     PENDING refund due by then; `batch_id` or `toll_ids` narrow it. Returns the charges posted."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_PAIR_REFUNDS)
-        cursor.execute(_DUE_CHARGES, {"period": period, "batch": batch_id, "ids": toll_ids})
+        cursor.execute(_CHARGES, {"status": "PENDING", "period": period, "batch": batch_id, "ids": toll_ids})
         due = cursor.fetchall()
-        rows = [
-            ObligationRow(
-                category=Category.EZPASS,
-                source_reference=reference,
-                amount=amount,
-                driver_id=driver_id,
-                lease_id=lease_id,
-                period=due_period,
-                vehicle_id=vehicle_id,
-                medallion_id=medallion_id,
-                description=toll_description(day, time, entry, exit_, agency, amount),
-            )
-            for (
-                _,
-                reference,
-                amount,
-                driver_id,
-                lease_id,
-                vehicle_id,
-                medallion_id,
-                due_period,
-                day,
-                time,
-                entry,
-                exit_,
-                agency,
-            ) in due  # fmt: skip
-        ]
-        posted = post_obligations(rows=rows, actor=actor) if rows else []
+        posted = _charge(due, actor=actor)
         if due:
-            cursor.execute(_LINK_CHARGES, [[row[0] for row in due]])
+            cursor.execute(
+                "UPDATE tolls_toll SET status = 'POSTED', reason = '', updated_at = now() WHERE id = ANY(%s)",
+                [[row[0] for row in due]],
+            )
         refunds = Toll.objects.select_for_update(no_key=True).filter(
             kind=Toll.Kind.REFUND, status=Toll.Status.PENDING, period__lte=period
         )
@@ -120,6 +91,32 @@ def post_tolls(
             "refunded": str(sum((refund.amount for refund in applied), ZERO)),
         },
     )
+
+
+def charge_imported(*, batch_id: int, period: dt.date, actor=None) -> list:
+    """The charges of the tolls an import inserted as POSTED (due by `period`, the week just closed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CHARGES, {"status": "POSTED", "period": period, "batch": batch_id, "ids": None})
+        return _charge(cursor.fetchall(), actor=actor)
+
+
+def _charge(due: list[tuple], *, actor=None) -> list:
+    """One EZPASS charge per toll row of `_CHARGES`, in one set-based posting."""
+    rows = [
+        ObligationRow(
+            category=Category.EZPASS,
+            source_reference=row[1],
+            amount=row[2],
+            driver_id=row[3],
+            lease_id=row[4],
+            vehicle_id=row[5],
+            medallion_id=row[6],
+            period=row[7],
+            description=toll_description(row[8], row[9], row[10], row[11], row[12], row[2]),
+        )
+        for row in due
+    ]
+    return post_obligations(rows=rows, actor=actor) if rows else []
 
 
 def apply_refund(refund: Toll, *, actor=None) -> bool:

@@ -139,13 +139,12 @@ def toll_reassign(*, toll_id, lease_id, reason: str, driver_id=None, actor=None)
         toll.attribution = Toll.Attribution.STAFF
         toll.trip = None
         toll.status = Toll.Status.PENDING
-        toll.obligation = None
         toll.reason = f"Reassigned: {reason}"
         toll.save()
         if charged or toll.period <= last_closed_period():
             post_tolls(period=max(toll.period, last_closed_period()), actor=actor, toll_ids=[toll.pk])
         toll.refresh_from_db()
-        trail.obligation_id = toll.obligation_id
+        trail.charge_reference = toll.source_reference if toll.status == Toll.Status.POSTED else ""
         trail.save()
         audit(
             action=TollAction.REASSIGN,
@@ -158,7 +157,7 @@ def toll_reassign(*, toll_id, lease_id, reason: str, driver_id=None, actor=None)
                 "to_lease": lease.pk,
                 "to_driver": driver.pk,
                 "reversal": trail.reversal_id,
-                "obligation": toll.obligation_id,
+                "charge": trail.charge_reference,
             },
         )
     return toll

@@ -21,7 +21,6 @@ class TollSerializer(serializers.ModelSerializer):
     vehicle_id = serializers.IntegerField(read_only=True, allow_null=True)
     trip_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="The trip that showed the driver.")
     refund_of = serializers.CharField(source="refund_of.lane_txn_id", read_only=True, allow_null=True)
-    balance_id = serializers.IntegerField(source="obligation_id", read_only=True, allow_null=True)
     receipt_id = serializers.IntegerField(read_only=True, allow_null=True)
     batch_id = serializers.IntegerField(read_only=True)
     source_reference = serializers.CharField(read_only=True, help_text="The ledger's key of its EZPASS charge.")
@@ -57,7 +56,6 @@ class TollSerializer(serializers.ModelSerializer):
             "assignment",
             "source_reference",
             "description",
-            "balance_id",
             "refund_of",
             "receipt_id",
             "batch_id",
