@@ -31,6 +31,8 @@ from repairs.models import RepairInvoice
 from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.tests.trip_files import import_lines, trip
+from tolls.tests.toll_files import import_lines as import_tolls
+from tolls.tests.toll_files import plate_of, toll
 
 pytestmark = pytest.mark.django_db
 
@@ -409,6 +411,10 @@ def every_list_has_rows(fleet, admin_api):
                 trip(f"T{n}-4", lease.primary_driver, lease.medallion, monday, fare="3e2"),  # bad data
             ],
             name=f"week-{n}.csv",
+        )
+        import_tolls(
+            [toll(f"Z{n}-1", plate_of(lease), monday, "($6.94)"), toll(f"Z{n}-2", plate_of(lease), monday, "(bad)")],
+            name=f"ezpass-{n}.csv",
         )
     close_earnings(period=P1)
     generate_dtrs(period=P1, render=False)
