@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from decimal import Decimal
@@ -105,39 +106,66 @@ def header_order(row: list[str] | None) -> list[int]:
     return [names.index(key) for key in _KEYS]
 
 
-def _date(name: str, text: str, problems: list[str], *, required: bool = True) -> dt.date | None:
-    text = text.strip()
-    if not text and not required:
-        return None
+# An export repeats the same dates, times, amounts and plates on thousands of rows: each distinct
+# text is read once per process (the readers are pure functions of the text).
+_CACHE = functools.lru_cache(maxsize=1 << 16)
+
+
+@_CACHE
+def _read_date(text: str) -> tuple[dt.date | None, str]:
+    """The date of `MM/DD/YYYY` text, or None and why not."""
     match = _DATE.fullmatch(text)
     if match is None:
-        problems.append(f"{name} {text!r} is not a date like 10/01/2025 (MM/DD/YYYY)")
-        return None
+        return None, f"{text!r} is not a date like 10/01/2025 (MM/DD/YYYY)"
     month, day, year = (int(part) for part in match.groups())
     try:
         value = dt.date(year, month, day)
     except ValueError:
-        problems.append(f"{name} {text!r} is not a date of the calendar")
-        return None
+        return None, f"{text!r} is not a date of the calendar"
     if problem := date_problem(value):
-        problems.append(f"{name} {text!r}: {problem[0].lower()}{problem[1:].rstrip('.')}")
+        return None, f"{text!r}: {problem[0].lower()}{problem[1:].rstrip('.')}"
+    return value, ""
+
+
+def _date(name: str, text: str, problems: list[str], *, required: bool = True) -> dt.date | None:
+    text = text.strip()
+    if not text and not required:
         return None
+    value, problem = _read_date(text)
+    if value is None:
+        problems.append(f"{name} {problem}")
     return value
 
 
-def _time(text: str, problems: list[str]) -> dt.time | None:
-    text = text.strip()
+@_CACHE
+def _read_time(text: str) -> tuple[dt.time | None, str]:
     match = _TIME.fullmatch(text)
     if match is None:
-        problems.append(f"Time {text!r} is not a time like 08:14:03 (HH:MM:SS)")
-        return None
+        return None, f"Time {text!r} is not a time like 08:14:03 (HH:MM:SS)"
     try:
-        return dt.time(*(int(part) for part in match.groups()))
+        return dt.time(*(int(part) for part in match.groups())), ""
     except ValueError:
-        problems.append(f"Time {text!r} is not a time of day")
-        return None
+        return None, f"Time {text!r} is not a time of day"
 
 
+def _time(text: str, problems: list[str]) -> dt.time | None:
+    value, problem = _read_time(text.strip())
+    if value is None:
+        problems.append(problem)
+    return value
+
+
+@_CACHE
+def _instant(day: dt.date, time: dt.time) -> dt.datetime:
+    return local_instant(dt.datetime.combine(day, time))
+
+
+@_CACHE
+def _period(day: dt.date) -> dt.date:
+    return period_start(day)
+
+
+@_CACHE
 def read_amount(text: str) -> tuple[Decimal, bool] | None:
     """(amount, whether it is a charge) of `($9.11)` → (9.11, True), `$9.00` → (9.00, False); None
     for text that is not an amount."""
@@ -155,6 +183,7 @@ def read_amount(text: str) -> tuple[Decimal, bool] | None:
     return amount, bool(match.group(1) or match.group(2))
 
 
+@_CACHE
 def read_tag_or_plate(text: str) -> tuple[str, str] | None:
     """(shown, vehicle key) of a Tag/Plate #: `NY T659924C` → ("NY T659924C", "PT659924C"), a tag
     number → its digits ("T…"); None for anything else."""
@@ -171,7 +200,11 @@ def read_tag_or_plate(text: str) -> tuple[str, str] | None:
 
 def check_row(values: dict[str, str], now: dt.datetime) -> tuple[tuple | None, list[str]]:
     """The row as typed values for the staging table, or every problem found in it."""
-    problems = [problem for name, text in values.items() if (problem := cell_problem(name, text))]
+    # One search over the whole row on the usual path; cell by cell only to name what is wrong.
+    if cell_problem("row", "".join(values.values())):
+        problems = [problem for name, text in values.items() if (problem := cell_problem(name, text))]
+    else:
+        problems = []
     if problems:  # nothing else is read from a row whose cells are not text
         return None, problems
     lane = values["Lane Txn ID"].strip()
@@ -196,8 +229,8 @@ def check_row(values: dict[str, str], now: dt.datetime) -> tuple[tuple | None, l
     occurred = period = None
     if day and time:
         try:
-            occurred = local_instant(dt.datetime.combine(day, time))
-            period = period_start(day)
+            occurred = _instant(day, time)
+            period = _period(day)
         except (OutsideCalendar, OverflowError):
             problems.append(f"Date {values['Date'].strip()!r} is outside the calendar")
         else:
