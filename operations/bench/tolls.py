@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from batpay.periods import last_closed_period, local_instant, period_end
+from batpay.periods import last_closed_period, local_instant, local_zone, period_end
 from leases.models import Lease
 from operations.bench import Report, benchmark
 from statements.models import TripImport
@@ -55,7 +55,7 @@ class BenchLease:
     vehicle_id: int
     drivers: list[int]
     days: list[dt.date]
-    trips: list[tuple[dt.datetime, dt.datetime]]  # New York wall times
+    trips: list[tuple[dt.datetime, dt.datetime]]  # instants (UTC)
 
 
 @dataclass
@@ -92,18 +92,20 @@ def fleet_with_trips(report: Report, rng: random.Random) -> BenchFleet:
                    "tips, tolls, mta_surcharge, improvement_surcharge, congestion_fee, cbdt_fee, airport_fee, "
                    "total_amount, batch_id, created_at")  # fmt: skip
         count = 0
+        # Trips are instants (UTC): minutes after the day's New York midnight.
+        midnight = {period + dt.timedelta(days=n): local_instant(dt.datetime.combine(period + dt.timedelta(days=n),
+                    dt.time())) for n in range(7)}  # fmt: skip
         with cursor.cursor.copy(f"COPY ledger_trip ({columns}) FROM STDIN") as copy:
             for lease in fleet:
                 for n in range(per_lease):
                     day = rng.choice(lease.days)
-                    start = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=rng.randint(0, 23 * 60))
+                    start = midnight[day] + dt.timedelta(minutes=rng.randint(0, 23 * 60))
                     end = start + dt.timedelta(minutes=rng.randint(6, 45))
                     lease.trips.append((start, end))
                     driver = lease.drivers[0] if rng.random() < 0.75 else rng.choice(lease.drivers)
                     fare = Decimal(rng.randint(800, 6500)) / 100
                     copy.write_row((f"B-{lease.lease_id}-{n}", lease.lease_id, driver, lease.medallion_id, period,
-                                    local_instant(start), local_instant(end), "CARD", fare, 0, 0, 0, 0, 0, 0, 0,
-                                    fare, batch.pk, now))  # fmt: skip
+                                    start, end, "CARD", fare, 0, 0, 0, 0, 0, 0, 0, fare, batch.pk, now))  # fmt: skip
                     count += 1
         cursor.execute("ANALYZE ledger_trip")
     report.rate("trips COPYed into the trips table (the week's, every lease)", count, copied["seconds"])
@@ -115,7 +117,7 @@ def write_tolls(path: Path, fleet: BenchFleet, rows: int, rng: random.Random) ->
     tagged = {lease.vehicle_id: f"0061{lease.vehicle_id:07d}" for lease in fleet.leases[::10]}
     TollTag.objects.bulk_create(TollTag(tag_number=tag, vehicle_id=vehicle) for vehicle, tag in tagged.items())
     mix = dict.fromkeys(("during a trip", "no trip near", "CRZ", "refund", "unknown plate"), 0)
-    now = timezone.localtime().replace(tzinfo=None)
+    now, zone = timezone.now(), local_zone()
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
@@ -128,14 +130,15 @@ def write_tolls(path: Path, fleet: BenchFleet, rows: int, rng: random.Random) ->
                 continue
             if rng.random() < 0.7 and lease.trips:
                 start, end = rng.choice(lease.trips)
-                when = start + (end - start) * rng.random()
+                instant = start + (end - start) * rng.random()
                 mix["during a trip"] += 1
             else:
-                when = dt.datetime.combine(rng.choice(lease.days), dt.time()) + dt.timedelta(
+                day = rng.choice(lease.days)
+                instant = local_instant(dt.datetime.combine(day, dt.time())) + dt.timedelta(
                     seconds=rng.randint(0, 86399)
                 )
                 mix["no trip near"] += 1
-            when = min(when.replace(microsecond=0), now)
+            when = min(instant, now).astimezone(zone).replace(microsecond=0, tzinfo=None)
             agency, entry, exit_, amount = rng.choice(CROSSINGS)
             if rng.random() < 0.02:
                 agency, entry, exit_, amount = "MTA", "CRZ 60th St", "", Decimal("9.00")
