@@ -85,7 +85,6 @@ class TollImportAdmin(ReadOnlyLedgerAdmin):
         "unmatched",
         "already_imported",
         "invalid",
-        "posted",
         "created_by",
     )
     list_select_related = ("created_by",)
@@ -104,7 +103,6 @@ class TollImportAdmin(ReadOnlyLedgerAdmin):
                     "unmatched",
                     "already_imported",
                     "invalid",
-                    "posted",
                 )
             },
         ),
@@ -153,8 +151,8 @@ class TollImportAdmin(ReadOnlyLedgerAdmin):
                     request,
                     format_html(
                         "{}: {} row(s); {} toll(s) to charge ({}), {} refund(s) ({}), {} Congestion Relief Zone "
-                        "row(s) not charged ({}), {} without a lease, {} already imported, {} with bad data; "
-                        "{} charged at once.",
+                        "row(s) not charged ({}), {} without a lease, {} already imported, {} with bad data. "
+                        "They are charged by the Sunday task tolls.post_due (or its Run now).",
                         batch.file_name,
                         batch.rows,
                         batch.charges,
@@ -166,7 +164,6 @@ class TollImportAdmin(ReadOnlyLedgerAdmin):
                         batch.unmatched,
                         batch.already_imported,
                         batch.invalid,
-                        batch.posted,
                     ),
                     messages.WARNING if batch.kept_for_review else messages.SUCCESS,
                 )

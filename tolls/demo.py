@@ -11,9 +11,11 @@ import random
 
 from django.utils import timezone
 
+from batpay.periods import last_closed_period
 from leases.models import Lease
 from tolls.imports import COLUMNS, import_tolls
 from tolls.models import TollImport
+from tolls.services import tolls_post_due
 
 # (agency, entry plaza, exit plaza, amount): NYC crossings at their E-ZPass rates.
 CROSSINGS = (
@@ -56,4 +58,7 @@ def seed_demo_tolls(*, as_of: dt.date, seed: int, leases: int = 100, actor=None)
                 rows += 1
     if not rows:
         return None
-    return import_tolls(stream=io.BytesIO(out.getvalue().encode()), file_name="demo-ezpass.csv", actor=actor)
+    batch = import_tolls(stream=io.BytesIO(out.getvalue().encode()), file_name="demo-ezpass.csv", actor=actor)
+    # What the Sunday task would have done for the weeks already closed on `as_of`.
+    tolls_post_due(period=last_closed_period(as_of), actor=actor)
+    return batch

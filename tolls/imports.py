@@ -10,8 +10,8 @@ its primary driver — then insert. Rows the database alone refuses are found by
 (`batpay.imports.write_or_isolate`) and kept for review too: nothing stops the good rows.
 
 A header missing a column refuses the whole file (one clear error); every other problem is a row's.
-Tolls of a week whose Sunday run is past are charged at once (`tolls.posting.post_tolls`), the rest
-by the Sunday task `tolls.post_due`.
+The import charges nothing: the Sunday task `tolls.post_due` (or its "Run now") charges the tolls
+and applies the refunds that fell due (`tolls.posting`).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from batpay.errors import InvalidInput
 from batpay.imports import storable, write_or_isolate
 from batpay.imports import text_problem as cell_problem
 from batpay.money import ZERO, MoneyInputError, parse_money
-from batpay.periods import OutsideCalendar, date_problem, last_closed_period, local_instant, period_start
+from batpay.periods import OutsideCalendar, date_problem, local_instant, period_start
 from batpay.steps import Progress
 from batpay.text import shown
 from statements.trips import _HashingReader
 from tolls.audit import TollAction
 from tolls.models import MAX_LANE_TXN_ID_LENGTH, Toll, TollImport, TollImportRow
-from tolls.posting import charge_imported, post_tolls
+from tolls.posting import pair_refunds
 
 # As the NY E-ZPass export names them; any order, any case.
 COLUMNS = (
@@ -391,8 +391,7 @@ INSERT INTO tolls_toll
      toll_date, toll_time, occurred_at, period, amount, post_txn_balance, vehicle_id, lease_id, driver_id,
      attribution, trip_id, reason, assignment, batch_id, line_number, created_at, updated_at)
 SELECT lane_txn_id, kind,
-       CASE WHEN outcome IS NULL AND kind = 'CHARGE' AND period <= %(closed)s THEN 'POSTED'
-            ELSE COALESCE(outcome, 'PENDING') END,
+       COALESCE(outcome, 'PENDING'),
        tag_or_plate, posted_date, agency, entry_plaza, exit_plaza,
        vehicle_class, toll_date, toll_time, occurred_at, period, amount, post_txn_balance, vehicle_id,
        CASE WHEN outcome IS NULL THEN lease_id END, CASE WHEN outcome IS NULL THEN driver_id END,
@@ -480,15 +479,11 @@ def import_tolls(
         if progress:
             progress(size or source.bytes_read, source.bytes_read)
         cursor.execute("ANALYZE toll_staging")
-        closed = last_closed_period()
-        report = _attribute_and_insert(cursor, batch, closed)
+        report = _attribute_and_insert(cursor, batch)
         TollImportRow.objects.bulk_create(invalid, batch_size=2000)
-        charged = charge_imported(batch_id=batch.pk, period=closed, actor=actor)
-        refunds = post_tolls(period=closed, actor=actor, batch_id=batch.pk)
         batch.sha256 = source.sha256.hexdigest()
         batch.rows = rows
         batch.invalid = len(invalid) + report.pop("invalid")
-        batch.posted = len(charged) + refunds.count
         for name, value in report.items():
             setattr(batch, name, value)
         batch.save()
@@ -507,7 +502,6 @@ def import_tolls(
                 "unmatched": batch.unmatched,
                 "already_imported": batch.already_imported,
                 "invalid": batch.invalid,
-                "posted": batch.posted,
             },
         )
     return batch
@@ -525,9 +519,8 @@ def _stage(cursor, batch: TollImport, checked: list[tuple[tuple, dict[str, str]]
     return [_invalid(batch, staged[0], named, [reason], []) for (staged, named), reason in refused]
 
 
-def _attribute_and_insert(cursor, batch: TollImport, closed: dt.date) -> dict:
-    """Set-based: compare with the tolls on file, set CRZ rows aside, attribute, insert, keep the rest.
-    Tolls of weeks up to `closed` go in as POSTED, to be charged by the caller in the same transaction."""
+def _attribute_and_insert(cursor, batch: TollImport) -> dict:
+    """Set-based: compare with the tolls on file, set CRZ rows aside, attribute, insert, keep the rest."""
     cursor.execute(_ON_FILE)
     cursor.execute(_CRZ, [CRZ_REASON])
     cursor.execute(_VEHICLE_KEYS)
@@ -543,7 +536,7 @@ def _attribute_and_insert(cursor, batch: TollImport, closed: dt.date) -> dict:
 
     def insert(chunk) -> None:
         nonlocal inserted
-        cursor.execute(_INSERT, {"batch": batch.pk, "lines": list(chunk), "closed": closed})
+        cursor.execute(_INSERT, {"batch": batch.pk, "lines": list(chunk)})
         inserted += cursor.rowcount
 
     refused = write_or_isolate(lines, insert)
@@ -554,6 +547,7 @@ def _attribute_and_insert(cursor, batch: TollImport, closed: dt.date) -> dict:
             [[line for line, _ in refused], [reason for _, reason in refused]],
         )
     cursor.execute(_KEEP, [batch.pk])
+    pair_refunds()  # before counting: a refund whose toll is on file takes that toll's driver
     cursor.execute(
         """
         SELECT t.status, t.kind, count(*), COALESCE(sum(t.amount), 0)

@@ -53,7 +53,6 @@ class TollImport(models.Model):
         default=0, help_text="Rows whose Lane Txn ID was already on file with the same figures (left as they were)."
     )
     invalid = models.PositiveIntegerField(default=0, help_text="Rows refused for bad data; kept for review.")
-    posted = models.PositiveIntegerField(default=0, help_text="Tolls of weeks already closed, charged at once.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -144,20 +143,46 @@ class Toll(models.Model):
     period = models.DateField(help_text="The payment period (its Sunday) of the toll's date: when it is due.")
     amount = money_field(help_text="What the row charges (a toll) or gives back (a refund); always positive.")
     post_txn_balance = money_field("post txn balance", null=True, blank=True)
-    # Few indexes: an import inserts 100,000 rows at a time (lease and driver are led by the composite
-    # indexes below; a toll is never looked up by its vehicle or receipt).
+    # An import inserts 100,000 rows at a time: few indexes (lease and driver lead the composite indexes
+    # below; a toll is never looked up by its vehicle or receipt), and no foreign-key check on the
+    # vehicle, lease, driver and trip, which the import joins from their own tables in the same statement
+    # (the ledger's postings skip theirs the same way); the ORM still protects them from deletion.
     vehicle = models.ForeignKey(
-        "leases.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "leases.Vehicle",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     lease = models.ForeignKey(
-        "leases.Lease", null=True, blank=True, on_delete=models.PROTECT, related_name="tolls", db_index=False
+        "leases.Lease",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tolls",
+        db_index=False,
+        db_constraint=False,
     )
     driver = models.ForeignKey(
-        "leases.Driver", null=True, blank=True, on_delete=models.PROTECT, related_name="tolls", db_index=False
+        "leases.Driver",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tolls",
+        db_index=False,
+        db_constraint=False,
     )
     attribution = models.CharField(max_length=8, choices=Attribution.choices, blank=True)
     trip = models.ForeignKey(
-        "statements.Trip", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "statements.Trip",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     reason = models.TextField(blank=True, help_text="Why it is not charged, or not charged yet.")
     # 1 for the first charge; each reassignment of a charged toll reverses it and charges the n-th. A

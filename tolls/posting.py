@@ -1,7 +1,7 @@
 """Tolls into the ledger: charges as EZPASS obligations, refunds as credit (docs/rules.md, "Tolls").
 
-`post_tolls` runs inside its caller's transaction: the Sunday task (`tolls.services.tolls_post_due`),
-an import (tolls of weeks already closed), a reassignment. Charges go in one set-based call of
+`post_tolls` runs inside its caller's transaction: the Sunday task (`tolls.services.tolls_post_due`) or
+a reassignment. Charges go in one set-based call of
 `ledger.services.post_obligations`, idempotent by (EZPASS, source reference); refunds are few and
 go one by one through `ledger.services.apply_interim_payment`, idempotent by their Lane Txn ID.
 """
@@ -24,13 +24,12 @@ from tolls.models import Toll, toll_description
 # The charge a toll's current assignment is keyed by in the ledger (Toll.source_reference, in SQL).
 SOURCE_REFERENCE_SQL = "CASE WHEN t.assignment = 1 THEN t.lane_txn_id ELSE t.lane_txn_id || '/' || t.assignment END"
 
-# The tolls to charge: PENDING ones due by a period (the Sunday task), or the ones an import has just
-# inserted as POSTED because their week's Sunday run is past.
+# The PENDING tolls due by a period.
 _CHARGES = f"""
 SELECT t.id, {SOURCE_REFERENCE_SQL}, t.amount, t.driver_id, t.lease_id, t.vehicle_id, l.medallion_id, t.period,
        t.toll_date, t.toll_time, t.entry_plaza, t.exit_plaza, t.agency
 FROM tolls_toll t JOIN leases_lease l ON l.id = t.lease_id
-WHERE t.kind = 'CHARGE' AND t.status = %(status)s AND t.period <= %(period)s
+WHERE t.kind = 'CHARGE' AND t.status = 'PENDING' AND t.period <= %(period)s
   AND (%(batch)s::bigint IS NULL OR t.batch_id = %(batch)s)
   AND (%(ids)s::bigint[] IS NULL OR t.id = ANY(%(ids)s))
 ORDER BY t.id
@@ -58,14 +57,21 @@ WHERE r.refund_of_id = c.id AND r.kind = 'REFUND' AND r.status IN ('PENDING', 'U
 """
 
 
+def pair_refunds() -> None:
+    """Link refund rows to the tolls they refund (`_PAIR_REFUNDS`): at import, and again before posting
+    for a refund whose toll came in a later file."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PAIR_REFUNDS)
+
+
 def post_tolls(
     *, period: dt.date, actor=None, batch_id: int | None = None, toll_ids: list[int] | None = None
 ) -> StepResult:
     """Charge every PENDING toll due by `period` (its week's Sunday on or before it), then apply every
     PENDING refund due by then; `batch_id` or `toll_ids` narrow it. Returns the charges posted."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PAIR_REFUNDS)
-        cursor.execute(_CHARGES, {"status": "PENDING", "period": period, "batch": batch_id, "ids": toll_ids})
+        pair_refunds()
+        cursor.execute(_CHARGES, {"period": period, "batch": batch_id, "ids": toll_ids})
         due = cursor.fetchall()
         posted = _charge(due, actor=actor)
         if due:
@@ -91,13 +97,6 @@ def post_tolls(
             "refunded": str(sum((refund.amount for refund in applied), ZERO)),
         },
     )
-
-
-def charge_imported(*, batch_id: int, period: dt.date, actor=None) -> list:
-    """The charges of the tolls an import inserted as POSTED (due by `period`, the week just closed)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CHARGES, {"status": "POSTED", "period": period, "batch": batch_id, "ids": None})
-        return _charge(cursor.fetchall(), actor=actor)
 
 
 def _charge(due: list[tuple], *, actor=None) -> list:

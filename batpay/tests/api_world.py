@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from batpay.periods import last_closed_period
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan
@@ -30,6 +31,7 @@ from statements.dtr import generate_dtrs
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip
 from tolls.models import Toll, TollImport, TollImportRow
+from tolls.services import tolls_post_due
 from tolls.tests.toll_files import import_lines as import_tolls
 from tolls.tests.toll_files import plate_of, toll
 
@@ -153,6 +155,7 @@ def world(fleet, make_user, api_client_for) -> World:
             toll("W-Z3", plate_of(spare_lease), tuesday, "(bad)"),
         ]
     )
+    tolls_post_due(period=last_closed_period())
     credit = api.post(
         "/api/ledger/interim-payments/",
         {**ids, "amount": "9000.00", "payment_method": "CASH"},  # more than the rent: credit waits

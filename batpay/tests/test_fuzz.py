@@ -49,6 +49,7 @@ from statements.dtr import generate_dtrs, void_dtr
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip, worked_example
 from tolls.models import Toll, TollImport, TollImportRow
+from tolls.services import tolls_post_due
 from tolls.tests.toll_files import import_lines as import_tolls
 from tolls.tests.toll_files import plate_of, toll
 
@@ -136,6 +137,7 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         ],
         actor=finance,
     )
+    tolls_post_due(period=P2)
 
     def ids(queryset, field="pk"):
         return [str(value) for value in queryset.order_by("pk").values_list(field, flat=True)]

@@ -107,7 +107,6 @@ class TollImportSerializer(serializers.ModelSerializer):
             "already_imported",
             "invalid",
             "kept_for_review",
-            "posted",
             "created_by",
             "created_at",
         ]

@@ -17,10 +17,12 @@ from batpay.testing import set_clock
 from ledger.models import ObligationBalance
 from tolls.imports import COLUMNS
 from tolls.models import Toll, TollAssignment, TollImport, TollTag
+from tolls.services import tolls_post_due
 from tolls.tests.toll_files import csv_bytes, import_lines, plate_of, toll
 
 pytestmark = pytest.mark.django_db
 TUESDAY = dt.datetime(2025, 9, 30, 8, 0)
+W = dt.date(2025, 9, 28)
 UPLOAD = reverse("admin:tolls_tollimport_upload")
 TOLLS = reverse("admin:tolls_toll_changelist")
 
@@ -83,6 +85,7 @@ def test_managers_neither_upload_nor_reassign(login, fleet):
 def test_finance_reassigns_selected_tolls_with_a_reason(login, fleet):
     lease, other = fleet.lease(), fleet.lease()
     import_lines([toll("R-1", plate_of(lease), TUESDAY, "($6.94)"), toll("R-2", "NY GONE1", TUESDAY, "($2.00)")])
+    tolls_post_due(period=W)
     ids = [str(pk) for pk in Toll.objects.order_by("pk").values_list("pk", flat=True)]
     client = login(FINANCE)
 
@@ -113,6 +116,7 @@ def test_finance_reassigns_selected_tolls_with_a_reason(login, fleet):
 def test_a_controller_reverses_and_a_manager_exports(login, fleet):
     lease = fleet.lease()
     import_lines([toll("V-1", plate_of(lease), TUESDAY, "($6.94)")])
+    tolls_post_due(period=W)
     toll_id = str(Toll.objects.get().pk)
     client = login(CONTROLLER)
 
@@ -146,7 +150,7 @@ def test_the_command_imports_with_a_summary_and_refuses_a_bad_header(fleet, tmp_
     out = io.StringIO()
     call_command("import_tolls", str(good), stdout=out, stderr=io.StringIO())
     text = out.getvalue()
-    assert "2 rows; 1 tolls to charge (6.94)" in text and "1 with bad data; 1 charged at once" in text
+    assert "2 rows; 1 tolls to charge (6.94)" in text and "1 with bad data. Charged by the Sunday task" in text
     assert "line 3: bad data: Amount 'oops' is not an amount like ($9.11) or $9.00" in text
 
     bad = tmp_path / "bad.csv"

@@ -35,8 +35,8 @@ class Command(BaseCommand):
             f"Import #{batch.pk} of {batch.file_name}: {batch.rows} rows; {batch.charges} tolls to charge "
             f"({batch.charged_amount}), {batch.refunds} refunds ({batch.refunded_amount}), {batch.excluded} "
             f"Congestion Relief Zone rows not charged ({batch.excluded_amount}), {batch.unmatched} without a lease, "
-            f"{batch.already_imported} already imported, {batch.invalid} with bad data; {batch.posted} charged at "
-            "once (weeks already closed), the rest on Sunday."
+            f"{batch.already_imported} already imported, {batch.invalid} with bad data. Charged by the Sunday "
+            "task tolls.post_due (or its Run now in the admin's job runs)."
         )
         kept = [
             (row.line_number, f"bad data: {row.reason}") for row in batch.kept_rows.order_by("line_number")[:show]
