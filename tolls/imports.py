@@ -396,8 +396,9 @@ SELECT lane_txn_id, kind,
        vehicle_class, toll_date, toll_time, occurred_at, period, amount, post_txn_balance, vehicle_id,
        CASE WHEN outcome IS NULL THEN lease_id END, CASE WHEN outcome IS NULL THEN driver_id END,
        COALESCE(attribution, ''), trip_id, COALESCE(reason, ''), 1, %(batch)s, line, now(), now()
-FROM toll_staging
-WHERE (outcome IS NULL OR outcome IN ('EXCLUDED', 'UNMATCHED')) AND line = ANY(%(lines)s)
+-- A join, not `line = ANY(array)`: a bound array is searched end to end for every row.
+FROM toll_staging JOIN unnest(%(lines)s::integer[]) AS chosen(line) USING (line)
+WHERE outcome IS NULL OR outcome IN ('EXCLUDED', 'UNMATCHED')
 ORDER BY line
 ON CONFLICT (lane_txn_id) DO NOTHING
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from batpay.audit import audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
@@ -89,6 +89,10 @@ def toll_reassign(*, toll_id, lease_id, reason: str, driver_id=None, actor=None)
     reason = _reason(reason)
     lease_id = _id(lease_id, "lease_id")
     with transaction.atomic(durable=True):
+        # The lock charging takes (tolls.posting.post_tolls), taken first: two reassignments would
+        # otherwise each hold a row and wait for the other's table.
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE tolls_toll IN SHARE ROW EXCLUSIVE MODE")
         toll = _locked_toll(toll_id)
         if toll.status == Toll.Status.EXCLUDED:
             raise Conflict(f"Toll {toll.lane_txn_id} is not charged to anyone: {toll.reason}",
@@ -132,8 +136,7 @@ def toll_reassign(*, toll_id, lease_id, reason: str, driver_id=None, actor=None)
             trail.reversal = void_posting(
                 posting=_charge_of(toll), reason=f"E-ZPass {toll.lane_txn_id} reassigned: {reason}", actor=actor
             )
-        if toll.status in (Toll.Status.POSTED, Toll.Status.REVERSED):
-            toll.assignment += 1
+            toll.assignment += 1  # the next charge gets the next key
         toll.lease, toll.driver = lease, driver
         toll.vehicle_id = toll.vehicle_id or lease.vehicle_id
         toll.attribution = Toll.Attribution.STAFF
@@ -183,9 +186,10 @@ def toll_reverse(*, toll_id, reason: str, actor=None) -> Toll:
             reversal = void_posting(
                 posting=_charge_of(toll), reason=f"E-ZPass {toll.lane_txn_id} reversed: {reason}", actor=actor
             )
+            toll.assignment += 1  # charged again after a reassignment, under the next key
         toll.status = Toll.Status.REVERSED
         toll.reason = f"Reversed: {reason}"
-        toll.save(update_fields=["status", "reason", "updated_at"])
+        toll.save(update_fields=["status", "reason", "assignment", "updated_at"])
         audit(
             action=TollAction.REVERSE,
             actor=actor,

@@ -168,3 +168,26 @@ def test_managers_view_but_do_not_import(make_user, api_client_for):
     assert upload(manager, []).status_code == 403
     cashier = api_client_for(make_user("Cashier"))
     assert cashier.get("/api/tolls/").status_code == 403
+
+
+def test_a_reversed_toll_reassigned_later_is_charged_under_its_next_key(fleet, finance, make_user, api_client_for,
+                                                                          clock):  # fmt: skip
+    lease, other = fleet.lease(), fleet.lease()
+    import_lines([toll("E-1", plate_of(lease), TUESDAY, "($6.94)"), toll("E-2", "NY LOST2", TUESDAY, "($3.00)")])
+    tolls_post_due(period=W)
+    charged, lost = Toll.objects.get(lane_txn_id="E-1"), Toll.objects.get(lane_txn_id="E-2")
+    controller, api = api_client_for(make_user("Controller")), api_client_for(finance)
+    for toll_ in (charged, lost):
+        assert controller.post(f"/api/tolls/{toll_.pk}/reverse", {"reason": "Disputed with the agency"},
+                               format="json").status_code == 200  # fmt: skip
+
+    body = {"lease_id": other.pk, "reason": "Dispute lost: it was B's"}
+    again = [api.post(f"/api/tolls/{toll_.pk}/reassign", body, format="json").json() for toll_ in (charged, lost)]
+
+    assert [(t["source_reference"], t["status"], t["lease_id"]) for t in again] == [
+        ("E-1/2", "POSTED", other.pk),
+        ("E-2", "POSTED", other.pk),
+    ]
+    balances = dict(ObligationBalance.objects.values_list("source_reference", "outstanding"))
+    assert balances == {"E-1": D("0.00"), "E-1/2": D("6.94"), "E-2": D("3.00")}
+    call_command("check_ledger")
