@@ -68,6 +68,7 @@ PROJECT_APPS = (
     "loans",
     "statements",
     "violations",
+    "tolls",
     "operations",
     "cockpit",
 )
@@ -269,6 +270,8 @@ SPECTACULAR_SETTINGS = {
         "ViolationRowKindEnum": "violations.models.ViolationImportRow.Kind",
         "TlcDispositionEnum": "violations.models.Disposition",
         "ViolationChargeKindEnum": "violations.models.Charge.Kind",
+        "TollStatusEnum": "tolls.models.Toll.Status",
+        "TollKindEnum": "tolls.models.Toll.Kind",
     },
 }
 

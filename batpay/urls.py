@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
     path("api/", include("violations.api.urls")),
+    path("api/", include("tolls.api.urls")),
     path("api/cases/", include("plans.case_urls")),
 ]
 

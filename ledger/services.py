@@ -585,9 +585,12 @@ def apply_interim_payment(
     idempotency_key: str | None = None,
     received_on: dt.date | None = None,
     note: str = "",
+    description: str | None = None,
 ) -> Receipt:
     """A cashier's payment: the chosen allocations first, then the lease's open LEASE balances
-    oldest first; whatever is left stays on the receipt as the lease's prepayment credit."""
+    oldest first; whatever is left stays on the receipt as the lease's prepayment credit.
+    `description` names the money on its postings when it is not the cashier's (an E-ZPass refund:
+    "Credit from …", which the DTR prints as it is)."""
     return _record_payment(
         kind=Receipt.Kind.INTERIM_PAYMENT,
         driver=driver,
@@ -599,6 +602,7 @@ def apply_interim_payment(
         idempotency_key=idempotency_key,
         received_on=received_on,
         note=note,
+        description=description,
     )
 
 
@@ -629,7 +633,7 @@ def record_prepayment(
 
 
 def _record_payment(
-    *, kind, driver, lease, amount, method, allocations, actor, idempotency_key, received_on, note
+    *, kind, driver, lease, amount, method, allocations, actor, idempotency_key, received_on, note, description=None
 ) -> Receipt:
     amount = _positive_cents(amount, "amount")
     if method not in Receipt.Method.values:
@@ -733,7 +737,9 @@ def _record_payment(
                 pay[balance.pk] = pay.get(balance.pk, ZERO) + take
                 left -= take
 
-        closed, _ = _post_credits(receipt, [(by_id[balance_id], paid) for balance_id, paid in pay.items()], actor)
+        closed, _ = _post_credits(
+            receipt, [(by_id[balance_id], paid) for balance_id, paid in pay.items()], actor, description=description
+        )
         receipt.unapplied = left
         receipt.save(update_fields=["unapplied"])
         audit(

@@ -16,8 +16,9 @@ Jobs run outside any transaction (the JobRun row and the posting batches each co
 a call from inside `transaction.atomic` is refused with RuntimeError.
 
 The weekly close (`weekly_close`, task `ledger.weekly_close`) first makes sure each posting job
-has a completed run for the period, running those that have not, then runs every registered
-close step in order (`statements.close.CLOSE_STEPS`), each as its own locked, recorded run. A
+(every plan source's, and the charges' of `CHARGE_JOBS`) has a completed run for the period,
+running those that have not, then runs every registered close step in order
+(`statements.close.CLOSE_STEPS`), each as its own locked, recorded run. A
 step is called as `fn(period=<date>, actor=<user or None>, progress=<callable(total, done) or
 None>)`, returns a `StepResult` and must be idempotent.
 """
@@ -46,9 +47,9 @@ from batpay.money import to_money
 from batpay.periods import last_closed_period, not_to_come, parse_period
 from batpay.steps import Progress, StepResult
 from operations.models import JobRun
-from operations.names import WEEKLY_CLOSE, close_steps, posting_job, step_job
+from operations.names import CHARGE_JOBS, WEEKLY_CLOSE, close_steps, posting_job, posting_jobs, step_job
 from plans.services import post_due_installments
-from plans.source import get_source, registered_sources
+from plans.source import get_source
 
 logger = logging.getLogger("operations.jobs")
 
@@ -211,6 +212,25 @@ def run_posting_job(
     return run_job(job=posting_job(source), period=period, work=work, actor=actor, progress=progress)
 
 
+def run_charge_job(*, job: str, period: dt.date, actor=None, progress: Progress | None = None) -> JobRun:
+    """A job of CHARGE_JOBS for `period`, as a recorded, locked run."""
+    _, work = CHARGE_JOBS[job]
+    return run_job(
+        job=job,
+        period=period,
+        work=lambda step_progress: work(period=period, actor=actor, progress=step_progress),
+        actor=actor,
+        progress=progress,
+    )
+
+
+def run_posting(*, job: str, period: dt.date, actor=None) -> JobRun:
+    """Any posting job by its name: a plan source's or one of CHARGE_JOBS."""
+    if job in CHARGE_JOBS:
+        return run_charge_job(job=job, period=period, actor=actor)
+    return run_posting_job(source=job.removesuffix(".post_due_installments"), period=period, actor=actor)
+
+
 def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = None) -> list[JobRun]:
     """Close `period`: the posting jobs that have no completed run for it, then every close step.
 
@@ -221,17 +241,15 @@ def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = Non
     runs: list[JobRun] = []
 
     def work(_progress: Progress | None) -> StepResult:
-        sources = [source.name for source in registered_sources()]
-        done_before = {name: completed_run(posting_job(name), period) for name in sources}
+        done_before = {job: completed_run(job, period) for job in posting_jobs()}
         steps = close_steps()
         total = sum(1 for run in done_before.values() if run is None) + len(steps)
         ran = 0
         if progress:
             progress(total, 0)
-        for name in sources:
-            found = done_before[name]
+        for job, found in done_before.items():
             if found is None:
-                found = run_posting_job(source=name, period=period, actor=actor)
+                found = run_posting(job=job, period=period, actor=actor)
                 ran += 1
                 if progress:
                     progress(total, ran)
@@ -252,7 +270,7 @@ def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = Non
             count=ran,
             details={
                 "jobs": [{"job": run.job, "run": run.pk, "status": run.status} for run in runs],
-                "already_done": sorted(posting_job(name) for name, run in done_before.items() if run is not None),
+                "already_done": sorted(job for job, run in done_before.items() if run is not None),
             },
         )
 
@@ -270,6 +288,12 @@ def task_period(value: str | None) -> dt.date:
 
 def task_actor(actor_id: int | None):
     return get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+
+
+def charge_task(*, job: str, period: str | None, actor_id: int | None = None) -> dict:
+    """The body of a CHARGE_JOBS task (`tolls.post_due`)."""
+    run = run_charge_job(job=job, period=task_period(period), actor=task_actor(actor_id))
+    return {"job": job, "period": run.period.isoformat(), "count": run.count, "amount": str(run.amount)}
 
 
 def posting_task(
@@ -291,6 +315,7 @@ SCHEDULE_TIME_ZONE = "America/New_York"
 # (task, hour, minute, entry name): every Sunday, New York time (SPEC §6).
 SUNDAY_SCHEDULE: tuple[tuple[str, int, int, str], ...] = (
     ("leases.post_due_installments", 4, 0, "Sunday 04:00 post lease installments"),
+    ("tolls.post_due", 4, 15, "Sunday 04:15 post tolls that fell due"),
     ("repairs.post_due_installments", 4, 30, "Sunday 04:30 post repair installments"),
     ("loans.post_due_installments", 4, 45, "Sunday 04:45 post loan installments"),
     (WEEKLY_CLOSE, 5, 0, "Sunday 05:00 weekly close (taxes, earnings, DTRs)"),

@@ -6,9 +6,12 @@ operators' scripts and metrics key on it. Lists, choices and messages show `job_
 
 from __future__ import annotations
 
-from batpay.steps import CloseStep
+from collections.abc import Callable
+
+from batpay.steps import CloseStep, StepResult
 from plans.source import registered_sources
 from statements import close
+from tolls.services import tolls_post_due
 
 WEEKLY_CLOSE = "ledger.weekly_close"
 
@@ -27,6 +30,19 @@ def close_steps() -> list[CloseStep]:
     return list(close.CLOSE_STEPS)
 
 
+# Posting jobs that are not plan sources: charges from outside (`tolls.post_due` posts the tolls that
+# fell due). Job name → (label, work called as `fn(period=…, actor=…, progress=…)` returning a
+# StepResult; idempotent like every job).
+CHARGE_JOBS: dict[str, tuple[str, Callable[..., StepResult]]] = {
+    "tolls.post_due": ("Post due E-ZPass tolls", tolls_post_due),
+}
+
+
+def posting_jobs() -> list[str]:
+    """Every job the weekly close makes sure has run for its period: each source's, then the charges'."""
+    return [posting_job(source.name) for source in registered_sources()] + list(CHARGE_JOBS)
+
+
 def job_label(job: str) -> str:
     """How people read a job: "Post repair installments", "Weekly close: Generate the DTRs".
 
@@ -35,6 +51,8 @@ def job_label(job: str) -> str:
     """
     if job == WEEKLY_CLOSE:
         return "Weekly close"
+    if job in CHARGE_JOBS:
+        return CHARGE_JOBS[job][0]
     for source in registered_sources():
         if job == posting_job(source.name):
             return f"Post {source.label.lower()} installments"
@@ -51,5 +69,5 @@ def job_labels() -> dict[str, str]:
 
 
 def runnable_jobs() -> list[str]:
-    """The jobs an operator can start for a period: each source's posting, then the weekly close."""
-    return [posting_job(source.name) for source in registered_sources()] + [WEEKLY_CLOSE]
+    """The jobs an operator can start for a period: the posting jobs, then the weekly close."""
+    return posting_jobs() + [WEEKLY_CLOSE]

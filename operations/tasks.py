@@ -4,7 +4,7 @@ they run, whatever module defines them."""
 
 from celery import shared_task
 
-from operations.jobs import posting_task, task_actor, task_period, weekly_close
+from operations.jobs import charge_task, posting_task, task_actor, task_period, weekly_close
 
 
 @shared_task(name="leases.post_due_installments")
@@ -14,6 +14,13 @@ def post_lease_installments(
     """Sunday 04:00: lease installments due up to `period` (default: the week just closed), after
     adopting unscheduled leases and rolling every schedule's horizon forward."""
     return posting_task(source="leases", period=period, actor_id=actor_id, batch_size=batch_size)
+
+
+@shared_task(name="tolls.post_due")
+def post_due_tolls(period: str | None = None, actor_id: int | None = None) -> dict:
+    """Sunday 04:15: tolls due up to `period` (default: the week just closed) charged as EZPASS, refunds
+    applied."""
+    return charge_task(job="tolls.post_due", period=period, actor_id=actor_id)
 
 
 @shared_task(name="repairs.post_due_installments")

@@ -1,6 +1,6 @@
 """The columns of the violation and TLC summons exports, shared by the API and the admin."""
 
-from plans.exports import Column
+from batpay.exports import Column
 
 VIOLATION_COLUMNS = [
     Column("Summons number", lambda v: v.summons_number),

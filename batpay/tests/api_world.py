@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from batpay.periods import last_closed_period
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan
@@ -29,6 +30,10 @@ from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip
+from tolls.models import Toll, TollImport, TollImportRow
+from tolls.services import tolls_post_due
+from tolls.tests.toll_files import import_lines as import_tolls
+from tolls.tests.toll_files import plate_of, toll
 from violations.models import TlcSummons, TlcViolationType, Violation, ViolationImport
 from violations.services import tlc_summons_create, violation_create
 from violations.tests.files import import_pvb, pvb
@@ -108,6 +113,9 @@ class World:
             "violation-import": ViolationImport.objects.order_by("pk").first(),
             "tlc-summons": TlcSummons.objects.order_by("pk").first(),
             "tlc-violation-type": TlcViolationType.objects.order_by("pk").first(),
+            "toll": Toll.objects.filter(status="POSTED").order_by("pk").first(),
+            "toll-import": TollImport.objects.order_by("pk").first(),
+            "toll-row": TollImportRow.objects.order_by("pk").first(),
         }
         found = models.get(resource)
         return found.pk if found is not None else None
@@ -145,6 +153,16 @@ def world(fleet, make_user, api_client_for) -> World:
     close_earnings(period=P1)
     generate_dtrs(period=P1, render=False)
     case_no = _created(api.post("/api/repairs/create-case"), "case_no")
+    # A charged toll on the spare lease (reassigned to the lease, or reversed, by its routes), and rows kept.
+    tuesday = dt.datetime(2025, 9, 30, 8, 0)
+    import_tolls(
+        [
+            toll("W-Z1", plate_of(spare_lease), tuesday, "($6.94)"),
+            toll("W-Z2", "NY NOBODY1", tuesday, "($2.00)"),
+            toll("W-Z3", plate_of(spare_lease), tuesday, "(bad)"),
+        ]
+    )
+    tolls_post_due(period=last_closed_period())
     credit = api.post(
         "/api/ledger/interim-payments/",
         {**ids, "amount": "9000.00", "payment_method": "CASH"},  # more than the rent: credit waits
@@ -298,6 +316,12 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
         "note": "Paid at the window",
     },
     ("dtr-void", "post"): lambda w: {"reason": "The wrong trips file\nwas used"},
+    ("toll-reassign", "post"): lambda w: {
+        "lease_id": w.lease.pk,
+        "driver_id": w.driver.pk,
+        "reason": "The spare car was\nthis lease's that day",
+    },
+    ("toll-reverse", "post"): lambda w: {"reason": "Won on appeal\nat the agency"},
     ("ledger-receipt-apply-credit", "post"): lambda w: {
         "balance_id": w.balance.pk,
         "amount": "1.00",

@@ -31,6 +31,8 @@ from repairs.models import RepairInvoice
 from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.tests.trip_files import import_lines, trip
+from tolls.tests.toll_files import import_lines as import_tolls
+from tolls.tests.toll_files import plate_of, toll
 from violations.models import TlcViolationType
 from violations.services import tlc_summons_create
 from violations.tests.files import import_pvb, pvb
@@ -417,6 +419,10 @@ def every_list_has_rows(fleet, admin_api):
         tlc_summons_create(summons_number=f"TLC{n}", driver_id=lease.primary_driver_id, lease_id=lease.pk,
                            violation_type_id=TlcViolationType.objects.order_by("pk").first().pk,
                            violation_date=dt.date(2025, 9, 30), amount="100.00", disposition="PAID")  # fmt: skip
+        import_tolls(
+            [toll(f"Z{n}-1", plate_of(lease), monday, "($6.94)"), toll(f"Z{n}-2", plate_of(lease), monday, "(bad)")],
+            name=f"ezpass-{n}.csv",
+        )
     close_earnings(period=P1)
     generate_dtrs(period=P1, render=False)
 

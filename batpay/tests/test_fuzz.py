@@ -48,6 +48,10 @@ from statements.close import close_earnings
 from statements.dtr import generate_dtrs, void_dtr
 from statements.models import DriverTransactionReport, Trip, TripImport, TripImportRow
 from statements.tests.trip_files import import_lines, trip, worked_example
+from tolls.models import Toll, TollImport, TollImportRow
+from tolls.services import tolls_post_due
+from tolls.tests.toll_files import import_lines as import_tolls
+from tolls.tests.toll_files import plate_of, toll
 from violations.models import TlcSummons, TlcViolationType, Violation, ViolationImport
 from violations.services import tlc_summons_create
 from violations.tests.files import import_pvb, pvb
@@ -132,6 +136,16 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
     tlc_summons_create(summons_number="TLC1", driver_id=leases[0].primary_driver_id, lease_id=leases[0].pk,
                        violation_type_id=TlcViolationType.objects.order_by("pk").first().pk,
                        violation_date=dt.date(2025, 9, 30), amount=Decimal("100.00"), actor=finance)  # fmt: skip
+    tuesday = dt.datetime(2025, 9, 30, 8, 0)
+    import_tolls(
+        [
+            toll("FZ-1", plate_of(leases[0]), tuesday, "($6.94)"),
+            toll("FZ-2", "NY NOBODY1", tuesday, "($2.00)"),  # no lease: kept to reassign
+            toll("FZ-3", plate_of(leases[1]), tuesday, "(bad)"),  # kept for review
+        ],
+        actor=finance,
+    )
+    tolls_post_due(period=P2)
 
     def ids(queryset, field="pk"):
         return [str(value) for value in queryset.order_by("pk").values_list(field, flat=True)]
@@ -158,6 +172,9 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "violation_imports": ids(ViolationImport.objects),
         "tlc_summonses": ids(TlcSummons.objects),
         "tlc_violation_types": ids(TlcViolationType.objects),
+        "tolls": ids(Toll.objects),
+        "toll_imports": ids(TollImport.objects),
+        "toll_rows": ids(TollImportRow.objects),
     }
 
 
@@ -185,6 +202,9 @@ PATH_IDS = {
     "/api/violations/imports/{id}": "violation_imports",
     "/api/tlc-summonses/{id}": "tlc_summonses",
     "/api/tlc-violation-types/{id}": "tlc_violation_types",
+    "/api/tolls/imports/{id}": "toll_imports",
+    "/api/tolls/kept-rows/{id}": "toll_rows",
+    "/api/tolls/{id}": "tolls",
 }
 # Filters and body fields that name a row, wherever they appear.
 FIELD_IDS = {

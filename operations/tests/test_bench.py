@@ -19,12 +19,13 @@ def test_every_benchmark_is_registered():
         "loans",
         "repairs",
         "sunday",
+        "tolls",
         "violations",
         "weekly_close",
     ]
 
 
 def test_an_unknown_benchmark_is_refused_naming_the_known_ones():
-    known = "dashboard, demo, demo_fleet, ledger, lists, loans, repairs, sunday, violations, weekly_close"
+    known = "dashboard, demo, demo_fleet, ledger, lists, loans, repairs, sunday, tolls, violations, weekly_close"
     with pytest.raises(CommandError, match=f"known: {known}"):
         call_command("bench", "nosuch")

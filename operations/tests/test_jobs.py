@@ -210,16 +210,17 @@ def test_the_weekly_close_runs_missing_postings_then_the_steps_in_order(shop, st
         "leases.post_due_installments",
         "loans.post_due_installments",
         "repairs.post_due_installments",
+        "tolls.post_due",
         "ledger.weekly_close.earnings",
         "ledger.weekly_close.dtrs",
     ]
     assert calls == [("earnings", P), ("dtrs", P), ("earnings", P), ("dtrs", P)]
-    assert seen == [(4, 0), (4, 1), (4, 2), (4, 3), (4, 4)]
+    assert seen == [(5, 0), (5, 1), (5, 2), (5, 3), (5, 4), (5, 5)]
     close = JobRun.objects.filter(job="ledger.weekly_close").order_by("started_at")
-    assert [run.count for run in close] == [4, 2]
-    assert first[0].parent == close[0] and first[2].parent is None
-    assert [run.pk for run in second[:3]] == [run.pk for run in first[:3]]  # postings are not run again
-    assert (first[3].count, first[3].amount, first[3].details) == (1, Decimal("12.50"), {"step": "earnings"})
+    assert [run.count for run in close] == [5, 2]
+    assert first[0].parent == close[0] and first[2].parent is None and first[3].parent == close[0]
+    assert [run.pk for run in second[:4]] == [run.pk for run in first[:4]]  # postings are not run again
+    assert (first[4].count, first[4].amount, first[4].details) == (1, Decimal("12.50"), {"step": "earnings"})
     assert close[0].details["already_done"] == ["repairs.post_due_installments"]
 
 
@@ -250,7 +251,7 @@ def test_a_failing_step_stops_the_close_and_a_rerun_resumes_it(shop, steps):
         ("ledger.weekly_close.earnings", "SUCCEEDED"),
         ("ledger.weekly_close.dtrs", "SUCCEEDED"),
     ]
-    assert [run.status for run in resumed] == ["SUCCEEDED"] * 5
+    assert [run.status for run in resumed] == ["SUCCEEDED"] * 6
     assert JobRun.objects.filter(job="leases.post_due_installments").count() == 1
 
 
@@ -293,6 +294,7 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
         "leases.post_due_installments": ("0", "4"),
         "repairs.post_due_installments": ("30", "4"),
         "loans.post_due_installments": ("45", "4"),
+        "tolls.post_due": ("15", "4"),
         "ledger.weekly_close": ("0", "5"),
     }
     for task, (minute, hour) in expected.items():
@@ -309,10 +311,10 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
 
     output = out_of("setup_schedules")
 
-    assert "Scheduled ledger.weekly_close." in output and "3 already present and kept" in output
+    assert "Scheduled ledger.weekly_close." in output and "4 already present and kept" in output
     edited.refresh_from_db()
     assert (edited.name, edited.enabled) == ("repairs, paused for the audit", False)
-    assert PeriodicTask.objects.filter(task__in=expected).count() == 4
+    assert PeriodicTask.objects.filter(task__in=expected).count() == 5
     assert jobs.ensure_beat_schedule() == []
 
 

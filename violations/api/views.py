@@ -3,12 +3,12 @@ Views clean the input and call `violations.services` / `violations.imports`; rea
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from plans.exports import export_format, export_response
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
+from batpay.exports import export_format, export_response
 from batpay.parsers import MultiPartParser
 from plans.api import FORMAT_PARAMETER, ExportNegotiation, PlanSchema
 from violations import imports, selectors, services

@@ -27,6 +27,7 @@ from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
 from operations import demo, demo_history
+from tolls.demo import seed_demo_tolls
 from violations.demo import seed_demo_violations
 
 DEMO_PASSWORD = "demo-pass-1"
@@ -60,6 +61,9 @@ class Command(BaseCommand):
             help="leave out the demo parking violations and TLC summonses (they put charges in the ledger)",
         )  # fmt: skip
         parser.add_argument("--with-users", action="store_true", help=f"add demo users, password {DEMO_PASSWORD!r}")
+        parser.add_argument(
+            "--no-tolls", action="store_true", help="leave out the week of E-ZPass tolls (charged in the ledger)"
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
@@ -78,8 +82,11 @@ class Command(BaseCommand):
             if weeks and as_of > timezone.localdate():
                 raise CommandError("History is lived through the real services: --as-of cannot be in the future.")
             self._seed(leases=leases, seed=options["seed"], as_of=as_of, weeks=weeks, verbosity=options["verbosity"])
+            # After the fleet's transaction: the imports and entries are durable transactions of their own.
+            if not options["no_tolls"]:
+                tolls = seed_demo_tolls(as_of=as_of, seed=options["seed"])
+                self.stdout.write(f"{tolls.charges} E-ZPass tolls for the week before {as_of.isoformat()}.")
             if options["violations"]:
-                # After the fleet's transaction: the imports and entries are durable transactions of their own.
                 seed_demo_violations(as_of=as_of, seed=options["seed"])
         if options["with_users"]:
             self._users()
