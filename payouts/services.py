@@ -364,17 +364,15 @@ def approve_run(*, run_id, actor) -> PayoutRun:
 def _paid_text(run: PayoutRun, payout: Payout, day: dt.date) -> str:
     """What the driver's statement says of the payout (the PAYOUT postings' description)."""
     if payout.method == Payout.Method.ACH:
-        return f"Paid on {day.isoformat()} by ACH run {run.number} (••••{payout.account_last4}, trace {payout.trace_number})"
+        account = f"••••{payout.account_last4}, trace {payout.trace_number}"
+        return f"Paid on {day.isoformat()} by ACH run {run.number} ({account})"
     return f"Paid on {day.isoformat()} by check #{payout.check_number} (payout run {run.number})"
 
 
 def _statements_paid(receipts_by_driver: dict[int, tuple[int, ...]]) -> dict[int, list[str]]:
     """The issued DTR numbers of the weeks whose money each payout pays (a receipt's lease and period)."""
     receipt_ids = [r for ids in receipts_by_driver.values() for r in ids]
-    weeks = {
-        pk: (lease, period)
-        for pk, lease, period in Receipt.objects.filter(pk__in=receipt_ids).values_list("pk", "lease_id", "period")
-    }
+    weeks = ledger_selectors.receipt_weeks(receipt_ids)
     numbers = {
         (lease, period): number
         for lease, period, number in DriverTransactionReport.objects.filter(
