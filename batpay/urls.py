@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
     path("api/cases/", include("plans.case_urls")),
+    path("api/payouts/", include("payouts.api.urls")),
 ]
 
 handler404 = "batpay.views.not_found"

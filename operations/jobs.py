@@ -46,6 +46,7 @@ from batpay.money import to_money
 from batpay.periods import last_closed_period, not_to_come, parse_period
 from batpay.steps import CloseStep, Progress, StepResult
 from operations.models import JobRun
+from payouts.services import prepare_run
 from plans.services import post_due_installments
 from plans.source import get_source, registered_sources
 from statements.close import CLOSE_STEPS
@@ -53,6 +54,7 @@ from statements.close import CLOSE_STEPS
 logger = logging.getLogger("operations.jobs")
 
 WEEKLY_CLOSE = "ledger.weekly_close"
+PREPARE_PAYOUTS = "payouts.prepare"
 DEFAULT_BATCH_SIZE = 5000
 INTERRUPTED_NOTE = (
     "The process running this job stopped before it finished (killed, or its machine went down). "
@@ -76,7 +78,7 @@ def close_steps() -> list[CloseStep]:
 
 def runnable_jobs() -> list[str]:
     """The jobs an operator can start for a period: each source's posting, then the weekly close."""
-    return [posting_job(source.name) for source in registered_sources()] + [WEEKLY_CLOSE]
+    return [posting_job(source.name) for source in registered_sources()] + [WEEKLY_CLOSE, PREPARE_PAYOUTS]
 
 
 # --- who runs a job ------------------------------------------------------------------------------
@@ -280,6 +282,21 @@ def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = Non
     return runs
 
 
+def prepare_payouts(*, period: dt.date, actor=None, progress: Progress | None = None) -> JobRun:
+    """The payout run of a closed period (`payouts.services.prepare_run`), as a locked, recorded run.
+    Idempotent: a period whose run exists records that run and prepares nothing."""
+
+    def work(progress: Progress | None) -> StepResult:
+        run, created = prepare_run(period=period, actor=actor, progress=progress)
+        return StepResult(
+            count=run.payout_count if created else 0,
+            amount=run.total if created else 0,
+            details={"run": run.number, "created": created, "status": run.status, "carried": str(run.carried_total)},
+        )
+
+    return run_job(job=PREPARE_PAYOUTS, period=period, work=work, actor=actor, progress=progress)
+
+
 # --- what tasks call -----------------------------------------------------------------------------
 
 
@@ -314,6 +331,7 @@ SUNDAY_SCHEDULE: tuple[tuple[str, int, int, str], ...] = (
     ("repairs.post_due_installments", 4, 30, "Sunday 04:30 post repair installments"),
     ("loans.post_due_installments", 4, 45, "Sunday 04:45 post loan installments"),
     (WEEKLY_CLOSE, 5, 0, "Sunday 05:00 weekly close (taxes, earnings, DTRs)"),
+    (PREPARE_PAYOUTS, 6, 0, "Sunday 06:00 prepare the payout run (a Controller approves it)"),
 )
 
 

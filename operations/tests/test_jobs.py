@@ -295,6 +295,7 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
         "repairs.post_due_installments": ("30", "4"),
         "loans.post_due_installments": ("45", "4"),
         "ledger.weekly_close": ("0", "5"),
+        "payouts.prepare": ("0", "6"),
     }
     for task, (minute, hour) in expected.items():
         crontab = entries[task].crontab
@@ -310,10 +311,10 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
 
     output = out_of("setup_schedules")
 
-    assert "Scheduled ledger.weekly_close." in output and "3 already present and kept" in output
+    assert "Scheduled ledger.weekly_close." in output and "4 already present and kept" in output
     edited.refresh_from_db()
     assert (edited.name, edited.enabled) == ("repairs, paused for the audit", False)
-    assert PeriodicTask.objects.filter(task__in=expected).count() == 4
+    assert PeriodicTask.objects.filter(task__in=expected).count() == 5
     assert jobs.ensure_beat_schedule() == []
 
 
