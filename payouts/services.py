@@ -96,7 +96,7 @@ def set_bank_account(
     if account_type not in AccountType.values:
         problems["account_type"] = f"One of {', '.join(AccountType.values)}."
     if problems:
-        raise InvalidInput("The bank details are not valid.", fields=problems)
+        raise InvalidInput(" ".join(problems.values()), fields=problems)
     with transaction.atomic():
         account = BankAccount.objects.select_for_update().filter(driver=driver).first()
         if account is None and account_number is None:
