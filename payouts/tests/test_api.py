@@ -44,7 +44,12 @@ def test_finance_prepares_a_controller_approves_and_finance_downloads(week, make
     created = finance.post("/api/payouts/runs/", {"period": "2025-09-28"}, format="json")
     assert created.status_code == 201, created.json()
     body = created.json()
-    assert (body["status"], body["payout_count"], body["total"], body["ach_total"]) == ("PREPARED", 2, "340.00", "250.00")
+    assert (body["status"], body["payout_count"], body["total"], body["ach_total"]) == (
+        "PREPARED",
+        2,
+        "340.00",
+        "250.00",
+    )
     again = finance.post("/api/payouts/runs/", {"period": "2025-09-28"}, format="json")
     assert again.status_code == 200 and again.json()["id"] == body["id"]
     run_id = body["id"]
@@ -104,7 +109,9 @@ def test_returns_and_check_voids_through_the_api_are_idempotent(week, make_user,
     bad = finance.post("/api/payouts/returns/", {"trace_number": "12", "return_code": "R03"}, format="json")
     assert bad.status_code == 400 and "trace_number" in bad.json()["fields"]
 
-    assert finance.post("/api/payouts/check-voids/", {"check_number": 100001, "reason": "Lost in mail"}).status_code == 403
+    assert (
+        finance.post("/api/payouts/check-voids/", {"check_number": 100001, "reason": "Lost in mail"}).status_code == 403
+    )
     short = controller.post("/api/payouts/check-voids/", {"check_number": 100001, "reason": "lost"}, format="json")
     assert short.status_code == 400 and "reason" in short.json()["fields"]
     voided = controller.post(
@@ -156,4 +163,6 @@ def test_bank_details_are_encrypted_audited_and_rotated(fleet, make_user, settin
     assert crypto.decrypt(BankAccount.objects.get(pk=account.pk).account_number_encrypted) == "44445555"
 
     with pytest.raises(Exception, match="check digit"):
-        services.set_bank_account(driver=driver, routing_number="021000022", account_number=None, account_type="CHECKING")
+        services.set_bank_account(
+            driver=driver, routing_number="021000022", account_number=None, account_type="CHECKING"
+        )
