@@ -23,6 +23,8 @@ from rest_framework.test import APIClient
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan
+from payouts.models import Payout, PayoutRun
+from payouts.testing import payout_runs
 from plans.lifecycle import InstallmentStatus
 from repairs.models import RepairInvoice
 from statements.close import close_earnings
@@ -101,6 +103,10 @@ class World:
             "ledger-trip": Trip.objects.order_by("pk").first(),
             "ledger-trip-import": TripImport.objects.order_by("pk").first(),
             "ledger-trip-row": TripImportRow.objects.order_by("pk").first(),
+            "payout-run": PayoutRun.objects.filter(
+                status="PREPARED" if url_name in ("payout-run-approve", "payout-run-cancel") else "APPROVED"
+            ).first(),
+            "payout": Payout.objects.order_by("pk").first(),
         }
         found = models.get(resource)
         return found.pk if found is not None else None
@@ -146,6 +152,7 @@ def world(fleet, make_user, api_client_for) -> World:
     credit = Receipt.objects.get(pk=_created(credit, "receipt")["id"])
     refund = {"method": "CHECK", "reference": "CHK-1", "reason": "Driver asked for it", "amount": "1.00"}
     assert api.post(f"/api/ledger/receipts/{credit.pk}/refund", refund, format="json").status_code == 201
+    payout_runs(fleet=fleet, approver=user, period=P1)
     return World(
         api=api,
         username=user.username,
@@ -294,4 +301,15 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
     ("loan-detail", "patch"): _loan,
     ("loan-change-status", "post"): lambda w: {"status": "HOLD", "reason": "Driver on leave\nuntil May"},
     ("loan-installment-post", "post"): lambda w: {"installment_ids": [_scheduled(Loan, w.loan_open)]},
+    ("payout-run-list", "post"): lambda w: {"period": P1.isoformat()},
+    ("payout-run-cancel", "post"): lambda w: {"reason": "Prepared with the\nwrong minimum"},
+    ("payout-ach-return", "post"): lambda w: {
+        "trace_number": Payout.objects.get(method="ACH").trace_number,
+        "return_code": "R01",
+        "returned_on": timezone.localdate().isoformat(),
+    },
+    ("payout-check-void", "post"): lambda w: {
+        "check_number": Payout.objects.get(method="CHECK", check_number__isnull=False).check_number,
+        "reason": "Lost in\nthe mail",
+    },
 }

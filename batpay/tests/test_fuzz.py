@@ -40,6 +40,8 @@ from ledger import services as ledger
 from ledger.models import Category, ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan, LoanInstallment
 from loans.services import loan_create
+from payouts.models import Payout, PayoutRun
+from payouts.testing import payout_runs
 from plans.cases import case_create
 from plans.models import Case
 from repairs.models import RepairInstallment, RepairInvoice
@@ -124,6 +126,7 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
     lease_terminate(actor=finance, lease=leases[3], termination_date=dt.date(2025, 10, 20), reason="Driver left")
     case_create(flow_name="REPAIR", actor=finance)
     case_create(flow_name="LOAN", actor=finance)
+    payout_runs(fleet=fleet, approver=make_user("Controller"), period=P1)
 
     def ids(queryset, field="pk"):
         return [str(value) for value in queryset.order_by("pk").values_list(field, flat=True)]
@@ -146,6 +149,8 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "trip_imports": ids(TripImport.objects),
         "trip_rows": ids(TripImportRow.objects),
         "cases": ids(Case.objects, "case_no"),
+        "payout_runs": ids(PayoutRun.objects),
+        "payouts": ids(Payout.objects),
     }
 
 
@@ -168,6 +173,8 @@ PATH_IDS = {
     "/api/ledger/trip-rows/{id}": "trip_rows",
     "/api/dtrs/{dtr_number}": "dtrs",
     "/api/cases/{case_no}": "cases",
+    "/api/payouts/runs/{id}": "payout_runs",
+    "/api/payouts/payouts/{id}": "payouts",
 }
 # Filters and body fields that name a row, wherever they appear.
 FIELD_IDS = {

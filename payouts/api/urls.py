@@ -17,7 +17,7 @@ urlpatterns = [
             path("runs/<int:pk>/paid", views.RunPaidView.as_view(), name="payout-run-paid"),
             path("runs/<int:pk>/nacha", views.RunNachaView.as_view(), name="payout-run-nacha"),
             path("runs/<int:pk>/check-register", views.RunCheckRegisterView.as_view(), name="payout-run-checks"),
-            path("runs/<int:pk>/positive-pay", views.RunPositivePayView.as_view(), name="payout-run-positive-pay"),
+            path("runs/<int:pk>/positive-pay", views.RunPositivePayView.as_view(), name="payout-run-positivepay"),
             path("returns/", views.AchReturnView.as_view(), name="payout-ach-return"),
             path("check-voids/", views.CheckVoidView.as_view(), name="payout-check-void"),
         ]
