@@ -163,7 +163,7 @@ class PayoutRunAdmin(ReadOnly, admin.ModelAdmin):
         if obj.status not in (PayoutRun.Status.APPROVED, PayoutRun.Status.PAID):
             return "Downloads once the run is approved."
         links = [
-            (reverse("admin:payouts_payoutrun_file", args=[obj.pk, kind]), label)
+            (reverse(f"admin:payouts_payoutrun_{kind.replace('-', '_')}", args=[obj.pk]), label)
             for kind, label in (
                 ("nacha", "NACHA file"),
                 ("checks", "Check register (PDF)"),
@@ -176,7 +176,15 @@ class PayoutRunAdmin(ReadOnly, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("prepare/", wrap(self.prepare_view), name="payouts_payoutrun_prepare"),
-            path("<int:pk>/file/<str:kind>/", wrap(self.file_view), name="payouts_payoutrun_file"),
+            *(
+                path(
+                    f"<int:pk>/{kind}/",
+                    wrap(self.file_view),
+                    {"kind": kind},
+                    name=f"payouts_payoutrun_{kind.replace('-', '_')}",
+                )
+                for kind in ("nacha", "checks", "positive-pay")
+            ),
             *super().get_urls(),
         ]
 

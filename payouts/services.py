@@ -9,6 +9,7 @@ postings (`ledger.services.pay_out`); an ACH return or a voided check reverses t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -347,7 +348,7 @@ def approve_run(*, run_id, actor) -> PayoutRun:
         for payout in payouts:
             payout.status = Payout.Status.ISSUED
             payout.dtr_numbers = statements.get(payout.driver_id, [])
-        Payout.objects.bulk_update(payouts, ["status", "trace_number", "check_number", "dtr_numbers"], batch_size=2000)
+        _issue(payouts)
         run.approved_by = _user(actor)
         run.approved_at = timezone.now()
         run.effective_entry_date = next_business_day(today)
@@ -361,6 +362,27 @@ def approve_run(*, run_id, actor) -> PayoutRun:
     return run
 
 
+def _issue(payouts: list[Payout]) -> None:
+    """Mark the payouts ISSUED with their numbers in one statement (bulk_update's CASE per row costs
+    the square of the run's size)."""
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE payouts_payout p
+            SET status = 'ISSUED', trace_number = u.trace, check_number = u.check_number, dtr_numbers = u.dtrs::jsonb
+            FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[]) AS u(id, trace, check_number, dtrs)
+            WHERE p.id = u.id
+            """,
+            [
+                [p.pk for p in payouts],
+                [p.trace_number for p in payouts],
+                [p.check_number for p in payouts],
+                [json.dumps(p.dtr_numbers) for p in payouts],
+            ],
+        )
+
+
 def _paid_text(run: PayoutRun, payout: Payout, day: dt.date) -> str:
     """What the driver's statement says of the payout (the PAYOUT postings' description)."""
     if payout.method == Payout.Method.ACH:
@@ -370,21 +392,30 @@ def _paid_text(run: PayoutRun, payout: Payout, day: dt.date) -> str:
 
 
 def _statements_paid(receipts_by_driver: dict[int, tuple[int, ...]]) -> dict[int, list[str]]:
-    """The issued DTR numbers of the weeks whose money each payout pays (a receipt's lease and period)."""
-    receipt_ids = [r for ids in receipts_by_driver.values() for r in ids]
-    weeks = ledger_selectors.receipt_weeks(receipt_ids)
-    numbers = {
-        (lease, period): number
-        for lease, period, number in DriverTransactionReport.objects.filter(
-            status=DriverTransactionReport.Status.ISSUED,
-            lease_id__in={lease for lease, _ in weeks.values()},
-            period__in={period for _, period in weeks.values()},
-        ).values_list("lease_id", "period", "dtr_number")
-    }
-    found: dict[int, list[str]] = defaultdict(list)
-    for driver_id, ids in receipts_by_driver.items():
-        found[driver_id] = sorted({numbers[weeks[r]] for r in ids if weeks[r] in numbers})
-    return found
+    """The issued DTR numbers of the weeks whose money each payout pays (a receipt's lease and
+    period), in one query."""
+    driver_of = {r: driver_id for driver_id, ids in receipts_by_driver.items() for r in ids}
+    weeks = ledger_selectors.receipt_weeks(driver_of)
+    wanted = {week: set() for week in weeks.values()}
+    for receipt_id, week in weeks.items():
+        wanted[week].add(driver_of[receipt_id])
+    found: dict[int, set[str]] = defaultdict(set)
+    if not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT d.lease_id, d.period, d.dtr_number FROM {DriverTransactionReport._meta.db_table} d
+            JOIN unnest(%s::bigint[], %s::date[]) AS w(lease_id, period)
+              ON w.lease_id = d.lease_id AND w.period = d.period
+            WHERE d.status = 'ISSUED'
+            """,
+            [[lease for lease, _ in wanted], [period for _, period in wanted]],
+        )
+        for lease_id, period, number in cursor.fetchall():
+            for driver_id in wanted[(lease_id, period)]:
+                found[driver_id].add(number)
+    return {driver_id: sorted(numbers) for driver_id, numbers in found.items()}
 
 
 def mark_paid(*, run_id, actor) -> PayoutRun:
