@@ -245,9 +245,9 @@ def paid_total(*, category: str, source_references) -> Decimal:
 
 def receipt_weeks(receipt_ids: Iterable[int]) -> dict[int, tuple[int, dt.date]]:
     """Each receipt's lease and period: the statement (DTR) that reported its money."""
-    return {
-        pk: (lease_id, period)
-        for pk, lease_id, period in Receipt.objects.filter(pk__in=list(receipt_ids)).values_list(
-            "pk", "lease_id", "period"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, lease_id, period FROM ledger_receipt WHERE id IN (SELECT unnest(%s::bigint[]))",
+            [list(receipt_ids)],
         )
-    }
+        return {pk: (lease_id, period) for pk, lease_id, period in cursor.fetchall()}

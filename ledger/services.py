@@ -1203,6 +1203,9 @@ def _reverse(
 
 
 # --- payouts: money due to the driver leaves the ledger (docs/rules.md, "Payouts") ------------
+# Driver and receipt sets of a whole fleet are matched with `IN (SELECT unnest(…))`, a hashed
+# semi-join: `= ANY(<array parameter>)` is checked element by element on every row, which costs the
+# square of the fleet's size once the planner scans the table.
 
 
 class PayoutLedgerAction(AuditAction):
@@ -1218,7 +1221,8 @@ def _lock_due(cursor, *, until: dt.date, driver_ids: Sequence[int] | None) -> li
     cursor.execute(
         f"""
         SELECT DISTINCT r.driver_id FROM ledger_receipt r
-        WHERE r.period <= %(until)s AND {due.DUE_RECEIPT_SQL} AND (%(all)s OR r.driver_id = ANY(%(ids)s))
+        WHERE r.period <= %(until)s AND {due.DUE_RECEIPT_SQL}
+          AND (%(all)s OR r.driver_id IN (SELECT unnest(%(ids)s::bigint[])))
         ORDER BY 1
         """,
         {"until": until, "all": driver_ids is None, "ids": list(driver_ids or [])},
@@ -1229,7 +1233,7 @@ def _lock_due(cursor, *, until: dt.date, driver_ids: Sequence[int] | None) -> li
     cursor.execute(
         """
         SELECT id FROM ledger_obligationbalance
-        WHERE driver_id = ANY(%s) AND status = 'OPEN' AND due_period <= %s
+        WHERE driver_id IN (SELECT unnest(%s::bigint[])) AND status = 'OPEN' AND due_period <= %s
         ORDER BY id FOR NO KEY UPDATE
         """,
         [drivers, until],
@@ -1237,12 +1241,15 @@ def _lock_due(cursor, *, until: dt.date, driver_ids: Sequence[int] | None) -> li
     cursor.execute(
         f"""
         SELECT r.id FROM ledger_receipt r
-        WHERE r.driver_id = ANY(%s) AND r.period <= %s AND {due.DUE_RECEIPT_SQL}
+        WHERE r.driver_id IN (SELECT unnest(%s::bigint[])) AND r.period <= %s AND {due.DUE_RECEIPT_SQL}
         ORDER BY r.id FOR NO KEY UPDATE
         """,
         [drivers, until],
     )
     return drivers
+
+
+_UNAPPLIED_SQL = "SELECT COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id IN (SELECT unnest(%s::bigint[]))"
 
 
 def settle_due_money(
@@ -1261,7 +1268,8 @@ def settle_due_money(
         cursor.execute(
             f"""
             SELECT r.id, r.kind = 'EARNINGS' FROM ledger_receipt r
-            WHERE r.driver_id = ANY(%s) AND r.period <= %s AND {due.DUE_RECEIPT_SQL} ORDER BY r.id
+            WHERE r.driver_id IN (SELECT unnest(%s::bigint[])) AND r.period <= %s AND {due.DUE_RECEIPT_SQL}
+            ORDER BY r.id
             """,
             [drivers, until],
         )
@@ -1269,16 +1277,14 @@ def settle_due_money(
         cursor.execute(
             """
             SELECT id, category FROM ledger_obligationbalance
-            WHERE driver_id = ANY(%s) AND status = 'OPEN' AND due_period <= %s ORDER BY id
+            WHERE driver_id IN (SELECT unnest(%s::bigint[])) AND status = 'OPEN' AND due_period <= %s ORDER BY id
             """,
             [drivers, until],
         )
         balances = cursor.fetchall()
         if not balances:
             return ZERO
-        cursor.execute(
-            "SELECT COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id = ANY(%s)", [[r for r, _ in receipts]]
-        )
+        cursor.execute(_UNAPPLIED_SQL, [[r for r, _ in receipts]])
         before = cursor.fetchone()[0]
         closed = []
         for earnings_pass in (True, False):
@@ -1292,9 +1298,7 @@ def settle_due_money(
                 cause=cause,
                 by_driver=True,
             )
-        cursor.execute(
-            "SELECT COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id = ANY(%s)", [[r for r, _ in receipts]]
-        )
+        cursor.execute(_UNAPPLIED_SQL, [[r for r, _ in receipts]])
         applied = before - cursor.fetchone()[0]
         if applied:
             audit(
@@ -1325,7 +1329,7 @@ WITH d AS (
     SELECT r.id, r.driver_id, r.lease_id, r.unapplied,
            SUM(r.unapplied) OVER (PARTITION BY r.driver_id ORDER BY r.id) AS hi
     FROM ledger_receipt r
-    WHERE r.driver_id = ANY(%(drivers)s) AND r.period <= %(until)s AND {due.DUE_RECEIPT_SQL}
+    WHERE r.driver_id IN (SELECT unnest(%(drivers)s::bigint[])) AND r.period <= %(until)s AND {due.DUE_RECEIPT_SQL}
 ), take AS (
     SELECT due.id, due.driver_id, due.lease_id, d.key, d.description,
            LEAST(due.unapplied, d.amount - (due.hi - due.unapplied)) AS amount
