@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import re
 from collections import defaultdict
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,7 +26,7 @@ from batpay.steps import Progress
 from leases.models import Driver
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger
-from ledger.due import due_by_driver
+from ledger.due import DUE_RECEIPT_SQL
 from payouts import crypto, nacha
 from payouts.banking import account_problem, routing_problem
 from payouts.models import AccountType, BankAccount, Payout, PayoutRun
@@ -244,18 +243,7 @@ def prepare_run(*, period, actor=None, progress: Progress | None = None) -> tupl
         )
         if progress:
             progress(2, 1)
-        due = due_by_driver(until=period)
-        drivers = Driver.objects.filter(pk__in=list(due)).select_related("bank_account").order_by("pk")
-        payouts = []
-        for driver in drivers:
-            amount = due[driver.pk]
-            if amount < run.minimum:
-                run.carried_count += 1
-                run.carried_total += amount
-                continue
-            payouts.append(_payout(run, driver, amount))
-        Payout.objects.bulk_create(payouts, batch_size=2000)
-        _count(run, payouts)
+        _insert_payouts(run)
         run.save()
         audit(
             action=PayoutAction.PREPARE_RUN,
@@ -274,25 +262,50 @@ def prepare_run(*, period, actor=None, progress: Progress | None = None) -> tupl
     return run, True
 
 
-def _payout(run: PayoutRun, driver: Driver, amount: Decimal) -> Payout:
-    account = getattr(driver, "bank_account", None)
-    payout = Payout(run=run, driver=driver, amount=amount, payee=driver.full_name, method=Payout.Method.CHECK)
-    if driver.pay_to_mode == Driver.PayTo.ACH and account is not None:
-        payout.method = Payout.Method.ACH
-        payout.routing_number = account.routing_number
-        payout.account_number_encrypted = account.account_number_encrypted
-        payout.account_last4 = account.account_last4
-        payout.account_type = account.account_type
-    elif driver.pay_to_mode == Driver.PayTo.ACH:
-        payout.note = "Paid by check: no bank account on file for ACH."
-    return payout
+NO_BANK_ACCOUNT = "Paid by check: no bank account on file for ACH."
+
+# One payout per driver with money due (ledger.due's rule, receipts of periods up to the run's) of
+# at least the minimum; ACH with the driver's bank details as they stand, else a check. One
+# statement for the whole fleet, the totals of what it wrote returned.
+_INSERT_PAYOUTS_SQL = f"""
+WITH due AS (
+    SELECT r.driver_id, SUM(r.unapplied) AS amount FROM ledger_receipt r
+    WHERE r.period <= %(period)s AND {DUE_RECEIPT_SQL}
+    GROUP BY r.driver_id
+), carried AS (
+    SELECT count(*) AS n, COALESCE(SUM(amount), 0) AS total FROM due WHERE amount < %(minimum)s
+), ins AS (
+    INSERT INTO payouts_payout
+        (run_id, driver_id, method, amount, status, payee, routing_number, account_number_encrypted,
+         account_last4, account_type, dtr_numbers, note, return_code, void_reason, created_at)
+    SELECT %(run)s, d.id, CASE WHEN ach.id IS NULL THEN 'CHECK' ELSE 'ACH' END, due.amount, 'PREPARED',
+           d.first_name || ' ' || d.last_name, COALESCE(ach.routing_number, ''),
+           COALESCE(ach.account_number_encrypted, ''), COALESCE(ach.account_last4, ''),
+           COALESCE(ach.account_type, ''), '[]'::jsonb,
+           CASE WHEN d.pay_to_mode = 'ACH' AND ach.id IS NULL THEN %(no_account)s ELSE '' END, '', '', now()
+    FROM due
+    JOIN leases_driver d ON d.id = due.driver_id
+    LEFT JOIN payouts_bankaccount ach ON ach.driver_id = d.id AND d.pay_to_mode = 'ACH'
+    WHERE due.amount >= %(minimum)s
+    ORDER BY d.id
+    RETURNING method, amount
+)
+SELECT (SELECT n FROM carried), (SELECT total FROM carried),
+       count(*), COALESCE(SUM(amount), 0),
+       count(*) FILTER (WHERE method = 'ACH'), COALESCE(SUM(amount) FILTER (WHERE method = 'ACH'), 0)
+FROM ins
+"""
 
 
-def _count(run: PayoutRun, payouts: list[Payout]) -> None:
-    run.payout_count = len(payouts)
-    run.total = sum((p.amount for p in payouts), ZERO)
-    ach = [p for p in payouts if p.method == Payout.Method.ACH]
-    run.ach_count, run.ach_total = len(ach), sum((p.amount for p in ach), ZERO)
+def _insert_payouts(run: PayoutRun) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_PAYOUTS_SQL,
+            {"period": run.period, "minimum": run.minimum, "run": run.pk, "no_account": NO_BANK_ACCOUNT},
+        )
+        run.carried_count, run.carried_total, run.payout_count, run.total, run.ach_count, run.ach_total = (
+            cursor.fetchone()
+        )
     run.check_count, run.check_total = run.payout_count - run.ach_count, run.total - run.ach_total
 
 
@@ -324,7 +337,11 @@ def approve_run(*, run_id, actor) -> PayoutRun:
         ledger.settle_due_money(
             until=run.period, key=f"payout:{run.number}:approve", cause=f"payout run {run.number}", actor=actor
         )
-        payouts = list(run.payouts.select_for_update().order_by("pk"))
+        payouts = list(
+            run.payouts.select_for_update()
+            .order_by("pk")
+            .only("pk", "run_id", "driver_id", "method", "amount", "account_last4", "dtr_numbers")
+        )
         today = timezone.localdate()
         ach = [p for p in payouts if p.method == Payout.Method.ACH]
         checks = [p for p in payouts if p.method == Payout.Method.CHECK]

@@ -8,7 +8,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from batpay.errors import NotFound
+from batpay.errors import Conflict, NotFound
 from payouts import selectors, services
 from payouts.api.filters import PayoutFilter, PayoutRunFilter
 from payouts.api.serializers import (
@@ -114,7 +114,13 @@ class _RunFileView(APIView):
 
     def get(self, request, pk: int):
         run = _run(pk)
-        response = HttpResponse(self.content(run), content_type=self.content_type)
+        try:
+            content = self.content(run)
+        except Conflict as exc:
+            # A run's files exist once it is approved: before that there is nothing to read (a GET
+            # answers no 409, batpay.schema).
+            raise NotFound(exc.message) from exc
+        response = HttpResponse(content, content_type=self.content_type)
         response["Content-Disposition"] = f'attachment; filename="{run.number}{self.suffix}"'
         return response
 
@@ -125,7 +131,7 @@ class RunNachaView(_RunFileView):
 
     @extend_schema(
         summary="The run's NACHA file (ACH payouts)",
-        description="PPD credits, 94-character records in blocks of 10. Only an approved run (409 otherwise).",
+        description="PPD credits, 94-character records in blocks of 10. Only an approved run (404 before).",
         responses={(200, "text/plain"): OpenApiTypes.STR},
     )
     def get(self, request, pk: int):

@@ -55,7 +55,7 @@ def test_finance_prepares_a_controller_approves_and_finance_downloads(week, make
     run_id = body["id"]
 
     refused = finance.get(f"/api/payouts/runs/{run_id}/nacha")
-    assert refused.status_code == 409 and "only an approved run" in refused.json()["message"]
+    assert refused.status_code == 404 and "only an approved run" in refused.json()["message"]
     assert finance.post(f"/api/payouts/runs/{run_id}/approve").status_code == 403  # Finance is not the checker
     approved = controller.post(f"/api/payouts/runs/{run_id}/approve")
     assert approved.status_code == 200 and approved.json()["status"] == "APPROVED"
