@@ -1335,17 +1335,19 @@ WITH d AS (
            LEAST(due.unapplied, d.amount - (due.hi - due.unapplied)) AS amount
     FROM due JOIN d ON d.driver_id = due.driver_id
     WHERE due.hi - due.unapplied < d.amount
+), dated AS MATERIALIZED (
+    -- Materialized: the date is worked out once per receipt, not once per column that uses it.
+    SELECT t.*, (GREATEST(%(today)s::date, {effective.RECEIPT_AVAILABLE_SQL}))::date AS effective
+    FROM take t JOIN ledger_receipt r ON r.id = t.id
 ), ins AS (
     INSERT INTO ledger_posting
         (entry_type, category, amount, obligation_id, receipt_id, driver_id, lease_id, vehicle_id,
          medallion_id, period, effective_date, status, reverses_id, idempotency_key, description,
          reason, created_by_id, created_at)
     SELECT 'CREDIT', 'PAYOUT', t.amount, NULL, t.id, t.driver_id, t.lease_id, NULL, NULL,
-           x.effective - EXTRACT(DOW FROM x.effective)::int, x.effective, 'POSTED', NULL,
+           t.effective - EXTRACT(DOW FROM t.effective)::int, t.effective, 'POSTED', NULL,
            t.key || ':r' || t.id, t.description, '', %(actor)s, %(now)s
-    FROM take t
-    JOIN ledger_receipt r ON r.id = t.id
-    CROSS JOIN LATERAL (SELECT (GREATEST(%(today)s::date, {effective.RECEIPT_AVAILABLE_SQL}))::date AS effective) x
+    FROM dated t
     ORDER BY t.id
     RETURNING id, receipt_id, driver_id, amount
 ), spent AS (
@@ -1367,18 +1369,20 @@ class DrawnPayout:
     posting_ids: tuple[int, ...]
 
 
-def pay_out(*, until: dt.date, draws: Sequence[PayoutDraw], actor=None) -> dict[int, DrawnPayout]:
+def pay_out(*, until: dt.date, draws: Sequence[PayoutDraw], actor=None, locked: bool = False) -> dict[int, DrawnPayout]:
     """Draw each payout from the driver's money due, set-based: PAYOUT postings (CREDIT, on a
     receipt, no obligation) dated today take the money off the receipts' unapplied amount. All or
     nothing: a driver whose money due is less than the payout is a 409 and nothing is written.
-    Returns, per driver, what was drawn and from which receipts."""
+    Returns, per driver, what was drawn and from which receipts. `locked`: the caller's transaction
+    already holds the locks `settle_due_money` takes for these drivers and periods."""
     draws = [d for d in draws if d.amount > 0]
     if not draws:
         return {}
     if len({d.driver_id for d in draws}) != len(draws):
         raise InvalidInput("One payout per driver.", fields={"driver_id": "One payout per driver."})
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock_due(cursor, until=until, driver_ids=[d.driver_id for d in draws])
+        if not locked:
+            _lock_due(cursor, until=until, driver_ids=[d.driver_id for d in draws])
         cursor.execute(
             _DRAW_SQL,
             {

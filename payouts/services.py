@@ -360,7 +360,8 @@ def approve_run(*, run_id, actor) -> PayoutRun:
             )
             for p in payouts
         ]
-        drawn = ledger.pay_out(until=run.period, draws=draws, actor=actor)
+        # settle_due_money above locked every due receipt of the period, in this transaction.
+        drawn = ledger.pay_out(until=run.period, draws=draws, actor=actor, locked=True)
         statements = _statements_paid({d.driver_id: d.receipt_ids for d in drawn.values()})
         for payout in payouts:
             payout.status = Payout.Status.ISSUED
@@ -582,20 +583,24 @@ def nacha_file(run: PayoutRun) -> str:
     """The run's ACH payouts as a NACHA PPD file (the same text every time it is downloaded). A
     returned payout stays in it: the file is what was sent."""
     _exportable(run)
-    payouts = (
-        run.payouts.filter(method=Payout.Method.ACH).exclude(status=Payout.Status.CANCELLED).order_by("trace_number")
-    )
+    rows = (
+        run.payouts.filter(method=Payout.Method.ACH)
+        .exclude(status=Payout.Status.CANCELLED)
+        .order_by("trace_number")
+        .values_list("routing_number", "account_number_encrypted", "account_type", "amount", "driver_id", "payee",
+                     "trace_number")
+    )  # fmt: skip
     entries = [
         nacha.Entry(
-            routing_number=p.routing_number,
-            account_number=crypto.decrypt(p.account_number_encrypted),
-            account_type=p.account_type,
-            amount=p.amount,
-            individual_id=str(p.driver_id),
-            name=p.payee,
-            trace_number=p.trace_number,
+            routing_number=routing,
+            account_number=crypto.decrypt(token),
+            account_type=account_type,
+            amount=amount,
+            individual_id=str(driver_id),
+            name=payee,
+            trace_number=trace,
         )
-        for p in payouts
+        for routing, token, account_type, amount, driver_id, payee, trace in rows
     ]
     created = timezone.localtime(run.approved_at)
     return nacha.build_file(
