@@ -340,7 +340,7 @@ def approve_run(*, run_id, actor) -> PayoutRun:
         payouts = list(
             run.payouts.select_for_update()
             .order_by("pk")
-            .only("pk", "run_id", "driver_id", "method", "amount", "account_last4", "dtr_numbers")
+            .only("pk", "run_id", "driver_id", "method", "amount", "account_last4", "trace_number", "check_number")
         )
         today = timezone.localdate()
         ach = [p for p in payouts if p.method == Payout.Method.ACH]
