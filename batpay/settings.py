@@ -265,6 +265,8 @@ SPECTACULAR_SETTINGS = {
         "TripRowKindEnum": "statements.models.TripImportRow.Kind",
         "PayoutRunStatusEnum": "payouts.models.PayoutRun.Status",
         "PayoutStatusEnum": "payouts.models.Payout.Status",
+        # A payout's method is the driver's pay-to mode (ACH or CHECK): one choice set, one name.
+        "PayToModeEnum": "leases.models.Driver.PayTo",
     },
 }
 

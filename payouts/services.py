@@ -496,7 +496,9 @@ def return_ach(*, trace_number: str, return_code: str, returned_on=None, actor=N
     with transaction.atomic(durable=True):
         payout = Payout.objects.select_for_update().select_related("run").filter(trace_number=trace_number).first()
         if payout is None:
-            raise NotFound(f"No ACH payout with trace number {trace_number}.")
+            raise InvalidInput(
+                f"No ACH payout has the trace number {trace_number}.", fields={"trace_number": "No such payout."}
+            )
         if not _issued(payout, Payout.Status.RETURNED):
             return payout
         name = RETURN_CODES.get(return_code, "returned by the bank")
@@ -533,7 +535,7 @@ def void_check(*, check_number, reason: str, actor=None) -> Payout:
     with transaction.atomic(durable=True):
         payout = Payout.objects.select_for_update().select_related("run").filter(check_number=number).first()
         if payout is None:
-            raise NotFound(f"No check #{number}.")
+            raise InvalidInput(f"No check #{number} was issued.", fields={"check_number": "No such check."})
         if not _issued(payout, Payout.Status.VOIDED):
             return payout
         ledger.reverse_payout(
@@ -559,7 +561,7 @@ def import_returns(*, text: str, actor=None) -> list[tuple[str, str, str]]:
             before = Payout.objects.filter(trace_number=trace).values_list("status", flat=True).first()
             return_ach(trace_number=trace, return_code=code, actor=actor)
             outcomes.append((trace, code, "already returned" if before == Payout.Status.RETURNED else "returned"))
-        except (NotFound, Conflict, InvalidInput) as exc:
+        except (Conflict, InvalidInput) as exc:
             outcomes.append((trace, code, str(exc)))
     return outcomes
 

@@ -120,7 +120,7 @@ def test_returns_and_check_voids_through_the_api_are_idempotent(week, make_user,
     assert voided.status_code == 200 and voided.json()["status"] == "VOIDED"
     assert due_by_driver(until=P1)[week["check"].primary_driver_id] == D("90.00")
     missing = controller.post("/api/payouts/check-voids/", {"check_number": 999, "reason": "Lost in the mail"})
-    assert missing.status_code == 404
+    assert missing.status_code == 400 and "check_number" in missing.json()["fields"]
 
 
 def test_a_cancelled_run_pays_nothing_and_its_period_can_be_prepared_again(week, make_user, api_client_for):
