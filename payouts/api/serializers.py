@@ -55,7 +55,7 @@ class CancelRunSerializer(serializers.Serializer):
 class PayoutSerializer(serializers.ModelSerializer):
     run_number = serializers.CharField(source="run.number", read_only=True)
     # "" for a check: a choice field would document only CHECKING and SAVINGS.
-    account_type = serializers.CharField(read_only=True, allow_blank=True, help_text="CHECKING, SAVINGS, or \"\".")
+    account_type = serializers.CharField(read_only=True, allow_blank=True, help_text='CHECKING, SAVINGS, or "".')
     driver_id = serializers.IntegerField(read_only=True)
     driver_name = serializers.CharField(source="driver.full_name", read_only=True)
 
