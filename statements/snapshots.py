@@ -188,7 +188,7 @@ class _Line:
 def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, dict]:
     """The DTR content of each lease for the period, as plain JSON (money as "0.00" strings).
 
-    Five queries for the whole batch: leases, additional drivers, balance lines, earnings, trips.
+    Six queries for the whole batch: leases, additional drivers, balance lines, earnings, trips, payouts.
     """
     start, end = period, period_end(period)
     params = {"start": start, "end": end, "leases": list(lease_ids)}
