@@ -10,9 +10,9 @@ from operations.management.commands.bench import _load_benchmarks
 
 def test_every_benchmark_is_registered():
     _load_benchmarks()
-    assert sorted(BENCHMARKS) == ["ledger", "loans", "repairs", "sunday", "weekly_close"]
+    assert sorted(BENCHMARKS) == ["ledger", "loans", "payouts", "repairs", "sunday", "weekly_close"]
 
 
 def test_an_unknown_benchmark_is_refused_naming_the_known_ones():
-    with pytest.raises(CommandError, match="known: ledger, loans, repairs, sunday, weekly_close"):
+    with pytest.raises(CommandError, match="known: ledger, loans, payouts, repairs, sunday, weekly_close"):
         call_command("bench", "nosuch")
