@@ -51,6 +51,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tolls.change_tolltag",
         "operations.view_jobrun",
         "operations.run_jobrun",
+        "payouts.view_*",
+        "payouts.add_bankaccount",
+        "payouts.change_bankaccount",
+        "payouts.prepare_payoutrun",
+        "payouts.export_payoutrun",
+        "payouts.return_payout",
     ),
     CASHIER: (
         "ledger.view_*",
@@ -62,7 +68,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     MANAGER: ("*.view_*", "*.export_*"),
     # Controllers also decide what happens to credit nothing will consume (ledger.services.apply_credit,
     # refund_credit).
-    CONTROLLER: ("*.view_*", "*.void_*", "ledger.apply_credit", "ledger.refund_credit"),
+    # Controllers also approve (or cancel) payout runs that Finance prepared (maker-checker).
+    CONTROLLER: ("*.view_*", "*.void_*", "ledger.apply_credit", "ledger.refund_credit", "payouts.approve_payoutrun"),
 }
 
 

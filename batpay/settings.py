@@ -69,6 +69,7 @@ PROJECT_APPS = (
     "statements",
     "violations",
     "tolls",
+    "payouts",
     "operations",
     "cockpit",
 )
@@ -272,6 +273,10 @@ SPECTACULAR_SETTINGS = {
         "ViolationChargeKindEnum": "violations.models.Charge.Kind",
         "TollStatusEnum": "tolls.models.Toll.Status",
         "TollKindEnum": "tolls.models.Toll.Kind",
+        "PayoutRunStatusEnum": "payouts.models.PayoutRun.Status",
+        "PayoutStatusEnum": "payouts.models.Payout.Status",
+        # A payout's method is the driver's pay-to mode (ACH or CHECK): one choice set, one name.
+        "PayToModeEnum": "leases.models.Driver.PayTo",
     },
 }
 
@@ -335,6 +340,28 @@ PVB_PROCESSING_FEE_PERCENT = Decimal(os.environ.get("PVB_PROCESSING_FEE_PERCENT"
 TLC_SERVICE_FEE = Decimal(os.environ.get("TLC_SERVICE_FEE") or "25.00")
 # A scanned TLC summons: PDF, JPEG or PNG, at most this many bytes.
 TLC_DOCUMENT_MAX_SIZE = int(os.environ.get("TLC_DOCUMENT_MAX_SIZE") or 10 * 1024 * 1024)
+
+# --- payouts (docs/rules.md, "Payouts") ---------------------------------------------------------
+# Fernet keys for bank account numbers at rest, comma separated, the current one first (payouts.crypto);
+# unset, a key derived from SECRET_KEY — production refuses that (system check payouts.E001).
+PAYOUT_ENCRYPTION_KEYS = env_list("PAYOUT_ENCRYPTION_KEYS", "")
+# Money due under this is carried to the next run.
+PAYOUT_MINIMUM = Decimal(os.environ.get("PAYOUT_MINIMUM") or "10.00")
+# The first check number the fleet's check stock uses; numbers are never reused.
+PAYOUT_CHECK_START = int(os.environ.get("PAYOUT_CHECK_START") or "100001")
+# The fleet's checking account the checks are drawn on (the bank's positive-pay file names it).
+PAYOUT_CHECK_ACCOUNT = os.environ.get("PAYOUT_CHECK_ACCOUNT", "000000000000")
+# The NACHA file's originator: the company (name and id, as the bank set them up) and the
+# originating bank (ODFI), which here is also the file's immediate destination.
+PAYOUT_ACH = {
+    "company_name": os.environ.get("PAYOUT_ACH_COMPANY_NAME", "BIG APPLE TAXI"),
+    "company_id": os.environ.get("PAYOUT_ACH_COMPANY_ID", "1234567890"),
+    "entry_description": os.environ.get("PAYOUT_ACH_ENTRY_DESCRIPTION", "DRIVER PAY"),
+    "origin_routing": os.environ.get("PAYOUT_ACH_ORIGIN_ROUTING", "021000021"),
+    "origin_name": os.environ.get("PAYOUT_ACH_ORIGIN_NAME", "BIG APPLE TAXI MGMT"),
+    "destination_routing": os.environ.get("PAYOUT_ACH_DESTINATION_ROUTING", "021000021"),
+    "destination_name": os.environ.get("PAYOUT_ACH_DESTINATION_NAME", "JPMORGAN CHASE BANK"),
+}
 
 COMPANY_NAME = os.environ.get("BATPAY_COMPANY_NAME", "Big Apple Taxi Management LLC")
 COMPANY_ADDRESS = os.environ.get("BATPAY_COMPANY_ADDRESS", "42-17 Northern Blvd, Long Island City, NY 11101")

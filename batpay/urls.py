@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/", include("violations.api.urls")),
     path("api/", include("tolls.api.urls")),
     path("api/cases/", include("plans.case_urls")),
+    path("api/payouts/", include("payouts.api.urls")),
 ]
 
 handler404 = "batpay.views.not_found"

@@ -25,3 +25,11 @@ PRIORITY: dict[str, int] = {category: rank for rank, category in enumerate(Categ
 class EntryType(models.TextChoices):
     DEBIT = "DEBIT", "Debit (driver owes more)"
     CREDIT = "CREDIT", "Credit (driver owes less)"
+
+
+# Money leaving the ledger to the driver (the payouts app): a CREDIT on a receipt with no obligation,
+# drawing down the receipt's unapplied money; its reversal (an ACH return, a voided check) gives the
+# money back. Deliberately not a `Category`: that list is the waterfall's priority and every DTR's
+# category table, and a payout is neither a charge nor something earnings pay.
+PAYOUT = "PAYOUT"
+POSTING_CATEGORIES: list[tuple[str, str]] = [*Category.choices, (PAYOUT, "Payout to the driver")]

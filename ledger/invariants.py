@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from ledger.due import DUE_RECEIPT_SQL
+
 CHECKS: list[tuple[str, str]] = [
     (
         "1. outstanding = debits − credits, 0 ≤ outstanding ≤ original, CLOSED iff 0",
@@ -40,7 +42,7 @@ CHECKS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "2. receipt amount = its credits (net of reversals) + unapplied + refunded",
+        "2. receipt amount = its credits, payouts included (net of reversals) + unapplied + refunded",
         """
         SELECT 'receipt ' || r.id || ': amount ' || r.amount || ' but applied ' || COALESCE(s.net, 0)
                || ' + unapplied ' || r.unapplied || ' + refunded ' || COALESCE(f.refunded, 0)
@@ -57,6 +59,52 @@ CHECKS: list[tuple[str, str]] = [
                || ' but its receipt ' || r.id || ' is ' || r.driver_id || '/' || r.lease_id
         FROM ledger_refund f JOIN ledger_receipt r ON r.id = f.receipt_id
         WHERE f.driver_id <> r.driver_id OR f.lease_id <> r.lease_id
+        """,
+    ),
+    (
+        "2b. a payout is a CREDIT of category PAYOUT on a receipt with no obligation (its reversal a DEBIT)",
+        """
+        SELECT 'posting ' || p.id || ' (' || p.entry_type || ' ' || p.category || '): '
+               || CASE WHEN p.category = 'PAYOUT' THEN 'a payout with an obligation, no receipt or wrong direction'
+                       ELSE 'a posting without an obligation that is not a payout' END
+        FROM ledger_posting p
+        WHERE (p.category = 'PAYOUT'
+               AND (p.obligation_id IS NOT NULL OR p.receipt_id IS NULL
+                    OR p.entry_type <> CASE WHEN p.reverses_id IS NULL THEN 'CREDIT' ELSE 'DEBIT' END))
+           OR (p.category <> 'PAYOUT' AND p.obligation_id IS NULL)
+        UNION ALL
+        SELECT 'posting ' || p.id || ' is for driver/lease ' || p.driver_id || '/' || p.lease_id
+               || ' but its receipt ' || r.id || ' is ' || r.driver_id || '/' || r.lease_id
+        FROM ledger_posting p JOIN ledger_receipt r ON r.id = p.receipt_id
+        WHERE p.category = 'PAYOUT' AND (p.driver_id <> r.driver_id OR p.lease_id <> r.lease_id)
+        """,
+    ),
+    (
+        "6. per driver: received = applied to charges + paid out + still due + credit held + refunded",
+        f"""
+        SELECT 'driver ' || x.driver_id || ': received ' || x.received || ' but applied ' || x.applied
+               || ' + paid out ' || x.paid_out || ' + still due ' || x.still_due || ' + credit held '
+               || x.held || ' + refunded ' || x.refunded
+        FROM (
+            SELECT r.driver_id, SUM(r.amount) AS received,
+                   COALESCE(SUM(s.applied), 0) AS applied, COALESCE(SUM(s.paid_out), 0) AS paid_out,
+                   COALESCE(SUM(r.unapplied) FILTER (WHERE {DUE_RECEIPT_SQL}), 0) AS still_due,
+                   COALESCE(SUM(r.unapplied) FILTER (WHERE NOT {DUE_RECEIPT_SQL}), 0) AS held,
+                   COALESCE(SUM(f.refunded), 0) AS refunded
+            FROM ledger_receipt r
+            LEFT JOIN (
+                SELECT receipt_id,
+                       SUM(CASE entry_type WHEN 'CREDIT' THEN amount ELSE -amount END)
+                           FILTER (WHERE obligation_id IS NOT NULL) AS applied,
+                       SUM(CASE entry_type WHEN 'CREDIT' THEN amount ELSE -amount END)
+                           FILTER (WHERE category = 'PAYOUT') AS paid_out
+                FROM ledger_posting WHERE receipt_id IS NOT NULL GROUP BY receipt_id
+            ) s ON s.receipt_id = r.id
+            LEFT JOIN (SELECT receipt_id, SUM(amount) AS refunded FROM ledger_refund GROUP BY receipt_id) f
+                ON f.receipt_id = r.id
+            GROUP BY r.driver_id
+        ) x
+        WHERE x.received <> x.applied + x.paid_out + x.still_due + x.held + x.refunded OR x.paid_out < 0
         """,
     ),
     (

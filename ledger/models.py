@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from batpay.money import money_field
-from ledger.categories import PRIORITY, Category, EntryType
+from ledger.categories import POSTING_CATEGORIES, PRIORITY, Category, EntryType
 
 __all__ = ["PRIORITY", "Category", "EntryType", "ObligationBalance", "Posting", "Receipt", "Refund"]
 
@@ -140,7 +140,8 @@ class Posting(models.Model):
         VOIDED = "VOIDED", "Voided"
 
     entry_type = models.CharField(max_length=6, choices=EntryType.choices)
-    category = models.CharField(max_length=16, choices=Category.choices)
+    # A balance's category, or PAYOUT for money paid out to the driver (no obligation).
+    category = models.CharField(max_length=16, choices=POSTING_CATEGORIES)
     amount = money_field()
     obligation = models.ForeignKey(
         ObligationBalance, null=True, blank=True, on_delete=models.PROTECT, related_name="postings"

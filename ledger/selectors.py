@@ -247,3 +247,13 @@ def paid_total(*, category: str, source_references) -> Decimal:
         receipt__isnull=False, obligation__category=category, obligation__source_reference__in=source_references
     ).aggregate(total=Sum(signed))["total"]
     return total or ZERO
+
+
+def receipt_weeks(receipt_ids: Iterable[int]) -> dict[int, tuple[int, dt.date]]:
+    """Each receipt's lease and period: the statement (DTR) that reported its money."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, lease_id, period FROM ledger_receipt WHERE id IN (SELECT unnest(%s::bigint[]))",
+            [list(receipt_ids)],
+        )
+        return {pk: (lease_id, period) for pk, lease_id, period in cursor.fetchall()}

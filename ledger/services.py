@@ -30,7 +30,8 @@ from batpay.periods import clean_date, is_period_start, period_end, period_start
 from batpay.registry import Registry
 from batpay.text import text_problem
 from leases.selectors import lease_is_drivers
-from ledger import effective
+from ledger import due, effective
+from ledger.categories import PAYOUT
 from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt, Refund
 
 VOID_REASON_MIN_LENGTH = 10
@@ -270,7 +271,7 @@ def create_obligation(
 _CREDIT_EFFECTIVE = f"GREATEST(b.due_period, {effective.BALANCE_FLOOR_SQL}, {effective.RECEIPT_AVAILABLE_SQL})"
 _RECEIPT_NAME = (
     "CASE r.kind WHEN 'EARNINGS' THEN 'earnings of the week of ' || to_char(r.period, 'YYYY-MM-DD') "
-    "WHEN 'PREPAYMENT' THEN 'lease prepayment #' || r.id ELSE 'interim payment #' || r.id END"
+    "WHEN 'PREPAYMENT' THEN 'lease prepayment #' || r.id ELSE lower(replace(r.kind, '_', ' ')) || ' #' || r.id END"
 )
 _ALLOCATION_MODES = {
     # A week's card earnings, booked to the Saturday that ends the week.
@@ -291,6 +292,14 @@ _ALLOCATION_MODES = {
         "effective": _CREDIT_EFFECTIVE,
         "description": "'Credit from ' || " + _RECEIPT_NAME + " || ' returned by ' || %(cause)s",
     },
+    # Money due to the driver paying what they owe before a payout run pays them (any of their
+    # leases: `by_driver`), on the day of the run.
+    "payout": {
+        "key": "%(key)s || ':r' || r.id || ':b' || b.id",
+        "effective": f"GREATEST(%(today)s::date, b.due_period, {effective.BALANCE_FLOOR_SQL}, "
+        f"{effective.RECEIPT_AVAILABLE_SQL})",
+        "description": "'Credit from ' || " + _RECEIPT_NAME + " || ' applied by ' || %(cause)s",
+    },
 }
 
 _ALLOCATE_SQL = """
@@ -298,24 +307,24 @@ WITH cap AS (
     -- What each receipt may spend here: all its unapplied money unless the caller caps it.
     SELECT * FROM unnest(%(cap_ids)s::bigint[], %(cap_amounts)s::numeric[]) AS c(id, amount)
 ), spendable AS (
-    SELECT r.id, r.lease_id, r.driver_id, LEAST(r.unapplied, COALESCE(cap.amount, r.unapplied)) AS unapplied
+    SELECT r.id, {group_r} AS grp, r.driver_id, LEAST(r.unapplied, COALESCE(cap.amount, r.unapplied)) AS unapplied
     FROM ledger_receipt r LEFT JOIN cap ON cap.id = r.id
     WHERE r.id = ANY(%(receipts)s) AND r.unapplied > 0
 ), rec AS (
-    SELECT s.id, s.lease_id, s.driver_id, s.unapplied,
-           SUM(s.unapplied) OVER (PARTITION BY s.lease_id, s.driver_id ORDER BY s.id) AS hi
+    SELECT s.id, s.grp, s.driver_id, s.unapplied,
+           SUM(s.unapplied) OVER (PARTITION BY s.grp, s.driver_id ORDER BY s.id) AS hi
     FROM spendable s WHERE s.unapplied > 0
 ), bcap AS (
     SELECT * FROM unnest(%(bcap_ids)s::bigint[], %(bcap_amounts)s::numeric[]) AS c(id, amount)
 ), payable AS (
-    SELECT b.id, b.lease_id, b.driver_id, b.priority, b.due_period,
+    SELECT b.id, {group_b} AS grp, b.driver_id, b.priority, b.due_period,
            LEAST(b.outstanding, COALESCE(bcap.amount, b.outstanding)) AS outstanding
     FROM ledger_obligationbalance b LEFT JOIN bcap ON bcap.id = b.id
     WHERE b.id = ANY(%(balances)s) AND b.status = 'OPEN'
 ), bal AS (
-    SELECT b.id, b.lease_id, b.driver_id, b.outstanding,
+    SELECT b.id, b.grp, b.driver_id, b.outstanding,
            SUM(b.outstanding) OVER (
-               PARTITION BY b.lease_id, b.driver_id ORDER BY b.priority, b.due_period, b.id
+               PARTITION BY b.grp, b.driver_id ORDER BY b.priority, b.due_period, b.id
            ) AS hi
     FROM payable b WHERE b.outstanding > 0
 ), alloc AS (
@@ -323,7 +332,7 @@ WITH cap AS (
     -- what a receipt pays a balance is where their stretches overlap.
     SELECT rec.id AS receipt_id, bal.id AS balance_id,
            LEAST(rec.hi, bal.hi) - GREATEST(rec.hi - rec.unapplied, bal.hi - bal.outstanding) AS amount
-    FROM rec JOIN bal ON bal.lease_id = rec.lease_id AND bal.driver_id = rec.driver_id
+    FROM rec JOIN bal ON bal.grp = rec.grp AND bal.driver_id = rec.driver_id
     WHERE LEAST(rec.hi, bal.hi) > GREATEST(rec.hi - rec.unapplied, bal.hi - bal.outstanding)
 ), ins AS (
     INSERT INTO ledger_posting
@@ -369,14 +378,17 @@ def _allocate(
     balance_caps: dict[int, Decimal] | None = None,
     key: str = "",
     cause: str = "",
+    by_driver: bool = False,
 ):
     """Spend receipts (oldest first) on balances (priority, due period, creation order), per lease
-    and driver, in one statement. The caller has locked both sets. `caps` limits what a receipt
-    may spend here, `balance_caps` what a balance may take. Returns the balances closed."""
+    and driver (`by_driver`: per driver, across their leases), in one statement. The caller has
+    locked both sets. `caps` limits what a receipt may spend here, `balance_caps` what a balance
+    may take. Returns the balances closed."""
     if not receipt_ids or not balance_ids:
         return []
     caps = caps or {}
-    sql = _ALLOCATE_SQL.format(**_ALLOCATION_MODES[mode])
+    group = "0" if by_driver else "{}.lease_id"
+    sql = _ALLOCATE_SQL.format(**_ALLOCATION_MODES[mode], group_r=group.format("r"), group_b=group.format("b"))
     cursor.execute(
         sql,
         {
@@ -390,6 +402,7 @@ def _allocate(
             "bcap_amounts": list((balance_caps or {}).values()),
             "key": key,
             "cause": cause,
+            "today": timezone.localdate(),
         },
     )
     return cursor.fetchall()
@@ -1193,3 +1206,276 @@ def _reverse(
     Posting.objects.filter(pk=original.pk).update(status=Posting.Status.VOIDED)
     original.status = Posting.Status.VOIDED
     return reversal
+
+
+# --- payouts: money due to the driver leaves the ledger (docs/rules.md, "Payouts") ------------
+# Driver and receipt sets of a whole fleet are matched with `IN (SELECT unnest(…))`, a hashed
+# semi-join: `= ANY(<array parameter>)` is checked element by element on every row, which costs the
+# square of the fleet's size once the planner scans the table.
+
+
+class PayoutLedgerAction(AuditAction):
+    SETTLE_BEFORE_PAYOUT = "ledger.settle_before_payout"
+    PAY_OUT = "ledger.pay_out"
+    REVERSE_PAYOUT = "ledger.reverse_payout"
+
+
+def _lock_due(cursor, *, until: dt.date, driver_ids: Sequence[int] | None) -> list[int]:
+    """Lock, in the ledger's order, the open balances due by `until` and the due receipts of
+    periods up to `until` of these drivers (all drivers with money due when None). Returns the
+    drivers locked."""
+    cursor.execute(
+        f"""
+        SELECT DISTINCT r.driver_id FROM ledger_receipt r
+        WHERE r.period <= %(until)s AND {due.DUE_RECEIPT_SQL}
+          AND (%(all)s OR r.driver_id IN (SELECT unnest(%(ids)s::bigint[])))
+        ORDER BY 1
+        """,
+        {"until": until, "all": driver_ids is None, "ids": list(driver_ids or [])},
+    )
+    drivers = [row[0] for row in cursor.fetchall()]
+    if not drivers:
+        return []
+    cursor.execute(
+        """
+        SELECT id FROM ledger_obligationbalance
+        WHERE driver_id IN (SELECT unnest(%s::bigint[])) AND status = 'OPEN' AND due_period <= %s
+        ORDER BY id FOR NO KEY UPDATE
+        """,
+        [drivers, until],
+    )
+    cursor.execute(
+        f"""
+        SELECT r.id FROM ledger_receipt r
+        WHERE r.driver_id IN (SELECT unnest(%s::bigint[])) AND r.period <= %s AND {due.DUE_RECEIPT_SQL}
+        ORDER BY r.id FOR NO KEY UPDATE
+        """,
+        [drivers, until],
+    )
+    return drivers
+
+
+_UNAPPLIED_SQL = "SELECT COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id IN (SELECT unnest(%s::bigint[]))"
+
+
+def settle_due_money(
+    *, until: dt.date, key: str, cause: str, driver_ids: Sequence[int] | None = None, actor=None
+) -> Decimal:
+    """Before drivers are paid, their money due pays what they owe: every open balance due by
+    `until`, on any of their leases, in waterfall order (category priority, due period, creation),
+    from their due receipts oldest first — weekly earnings on every category, other money on all
+    but TAXES (taxes are paid from earnings only). Set-based; dated the day it runs. `key` makes
+    the postings unique per caller. Returns the amount applied."""
+    actor_id = _actor_id(actor)
+    with transaction.atomic(), connection.cursor() as cursor:
+        drivers = _lock_due(cursor, until=until, driver_ids=driver_ids)
+        if not drivers:
+            return ZERO
+        cursor.execute(
+            f"""
+            SELECT r.id, r.kind = 'EARNINGS' FROM ledger_receipt r
+            WHERE r.driver_id IN (SELECT unnest(%s::bigint[])) AND r.period <= %s AND {due.DUE_RECEIPT_SQL}
+            ORDER BY r.id
+            """,
+            [drivers, until],
+        )
+        receipts = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT id, category FROM ledger_obligationbalance
+            WHERE driver_id IN (SELECT unnest(%s::bigint[])) AND status = 'OPEN' AND due_period <= %s ORDER BY id
+            """,
+            [drivers, until],
+        )
+        balances = cursor.fetchall()
+        if not balances:
+            return ZERO
+        cursor.execute(_UNAPPLIED_SQL, [[r for r, _ in receipts]])
+        before = cursor.fetchone()[0]
+        closed = []
+        for earnings_pass in (True, False):
+            closed += _allocate(
+                cursor,
+                mode="payout",
+                receipt_ids=[r for r, is_earnings in receipts if is_earnings == earnings_pass],
+                balance_ids=[b for b, category in balances if earnings_pass or category != Category.TAXES],
+                actor_id=actor_id,
+                key=f"{key}:{'e' if earnings_pass else 'c'}",
+                cause=cause,
+                by_driver=True,
+            )
+        cursor.execute(_UNAPPLIED_SQL, [[r for r, _ in receipts]])
+        applied = before - cursor.fetchone()[0]
+        if applied:
+            audit(
+                action=PayoutLedgerAction.SETTLE_BEFORE_PAYOUT,
+                actor=actor,
+                object_type="ledger.Receipt",
+                payload={"drivers": len(drivers), "applied": str(applied), "until": until.isoformat(), "cause": cause},
+            )
+        _notify(closed)
+    return applied
+
+
+@dataclass(frozen=True)
+class PayoutDraw:
+    """Pay `amount` of a driver's money due (receipts of periods up to the run's), oldest receipt first."""
+
+    driver_id: int
+    amount: Decimal
+    key: str  # unique per payout; each posting is `<key>:r<receipt id>`
+    description: str  # what the driver's statement says, e.g. "Paid on 2025-10-12 by check #100001"
+
+
+_DRAW_SQL = f"""
+WITH d AS (
+    SELECT * FROM unnest(%(drivers)s::bigint[], %(amounts)s::numeric[], %(keys)s::text[], %(texts)s::text[])
+        AS d(driver_id, amount, key, description)
+), due AS (
+    SELECT r.id, r.driver_id, r.lease_id, r.unapplied,
+           SUM(r.unapplied) OVER (PARTITION BY r.driver_id ORDER BY r.id) AS hi
+    FROM ledger_receipt r
+    WHERE r.driver_id IN (SELECT unnest(%(drivers)s::bigint[])) AND r.period <= %(until)s AND {due.DUE_RECEIPT_SQL}
+), take AS (
+    SELECT due.id, due.driver_id, due.lease_id, d.key, d.description,
+           LEAST(due.unapplied, d.amount - (due.hi - due.unapplied)) AS amount
+    FROM due JOIN d ON d.driver_id = due.driver_id
+    WHERE due.hi - due.unapplied < d.amount
+), dated AS MATERIALIZED (
+    -- Materialized: the date is worked out once per receipt, not once per column that uses it.
+    SELECT t.*, (GREATEST(%(today)s::date, {effective.RECEIPT_AVAILABLE_SQL}))::date AS effective
+    FROM take t JOIN ledger_receipt r ON r.id = t.id
+), ins AS (
+    INSERT INTO ledger_posting
+        (entry_type, category, amount, obligation_id, receipt_id, driver_id, lease_id, vehicle_id,
+         medallion_id, period, effective_date, status, reverses_id, idempotency_key, description,
+         reason, created_by_id, created_at)
+    SELECT 'CREDIT', 'PAYOUT', t.amount, NULL, t.id, t.driver_id, t.lease_id, NULL, NULL,
+           t.effective - EXTRACT(DOW FROM t.effective)::int, t.effective, 'POSTED', NULL,
+           t.key || ':r' || t.id, t.description, '', %(actor)s, %(now)s
+    FROM dated t
+    ORDER BY t.id
+    RETURNING id, receipt_id, driver_id, amount
+), spent AS (
+    UPDATE ledger_receipt r SET unapplied = r.unapplied - s.total
+    FROM (SELECT receipt_id, SUM(amount) AS total FROM ins GROUP BY receipt_id) s
+    WHERE r.id = s.receipt_id
+    RETURNING r.id
+)
+SELECT driver_id, SUM(amount), array_agg(receipt_id ORDER BY receipt_id), array_agg(id ORDER BY id)
+FROM ins GROUP BY driver_id
+"""
+
+
+@dataclass(frozen=True)
+class DrawnPayout:
+    driver_id: int
+    amount: Decimal
+    receipt_ids: tuple[int, ...]
+    posting_ids: tuple[int, ...]
+
+
+def pay_out(*, until: dt.date, draws: Sequence[PayoutDraw], actor=None, locked: bool = False) -> dict[int, DrawnPayout]:
+    """Draw each payout from the driver's money due, set-based: PAYOUT postings (CREDIT, on a
+    receipt, no obligation) dated today take the money off the receipts' unapplied amount. All or
+    nothing: a driver whose money due is less than the payout is a 409 and nothing is written.
+    Returns, per driver, what was drawn and from which receipts. `locked`: the caller's transaction
+    already holds the locks `settle_due_money` takes for these drivers and periods."""
+    draws = [d for d in draws if d.amount > 0]
+    if not draws:
+        return {}
+    if len({d.driver_id for d in draws}) != len(draws):
+        raise InvalidInput("One payout per driver.", fields={"driver_id": "One payout per driver."})
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not locked:
+            _lock_due(cursor, until=until, driver_ids=[d.driver_id for d in draws])
+        cursor.execute(
+            _DRAW_SQL,
+            {
+                "drivers": [d.driver_id for d in draws],
+                "amounts": [d.amount for d in draws],
+                "keys": [d.key for d in draws],
+                "texts": [d.description[:255] for d in draws],
+                "until": until,
+                "today": timezone.localdate(),
+                "actor": _actor_id(actor),
+                "now": timezone.now(),
+            },
+        )
+        drawn = {row[0]: DrawnPayout(row[0], row[1], tuple(row[2]), tuple(row[3])) for row in cursor.fetchall()}
+        short = [d for d in draws if drawn.get(d.driver_id) is None or drawn[d.driver_id].amount != d.amount]
+        if short:
+            raise Conflict(
+                f"The money due to {len(short)} driver(s) is less than their payout (driver "
+                f"{short[0].driver_id}: {short[0].amount} to pay); prepare the run again.",
+                fields={"driver_id": f"Driver {short[0].driver_id} has less money due than the payout."},
+            )
+        audit(
+            action=PayoutLedgerAction.PAY_OUT,
+            actor=actor,
+            object_type="ledger.Receipt",
+            payload={"payouts": len(drawn), "amount": str(sum((d.amount for d in drawn.values()), ZERO))},
+        )
+    return drawn
+
+
+def reverse_payout(*, key: str, description: str, reason: str, actor=None) -> list[Posting]:
+    """Undo the payout whose postings are keyed `<key>:r…` (an ACH return, a voided check): each
+    PAYOUT posting gets its reversal, dated today, and its money goes back to its receipt — due to
+    the driver again, for the next run. A payout already reversed is left as it is (idempotent)."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        originals = list(
+            Posting.objects.filter(
+                idempotency_key__startswith=f"{key}:r", category=PAYOUT, obligation__isnull=True, reverses__isnull=True
+            ).order_by("pk")
+        )
+        receipts = {
+            r.pk: r
+            for r in Receipt.objects.select_for_update(no_key=True)
+            .filter(pk__in=[p.receipt_id for p in originals])
+            .order_by("pk")
+        }
+        locked = list(
+            Posting.objects.select_for_update(no_key=True).filter(pk__in=[p.pk for p in originals]).order_by("pk")
+        )
+        reversals = []
+        today = timezone.localdate()
+        for original in locked:
+            if original.status != Posting.Status.POSTED:
+                continue
+            day = max(today, original.effective_date)
+            reversals.append(
+                Posting.objects.create(
+                    entry_type=EntryType.DEBIT,
+                    category=PAYOUT,
+                    amount=original.amount,
+                    receipt_id=original.receipt_id,
+                    driver_id=original.driver_id,
+                    lease_id=original.lease_id,
+                    period=period_start(day),
+                    effective_date=day,
+                    reverses=original,
+                    idempotency_key=f"void:{original.pk}",
+                    description=description[:255],
+                    reason=reason,
+                    created_by_id=_actor_id(actor),
+                )
+            )
+            receipt = receipts[original.receipt_id]
+            receipt.unapplied += original.amount
+            receipt.save(update_fields=["unapplied"])
+            Posting.objects.filter(pk=original.pk).update(status=Posting.Status.VOIDED)
+        if reversals:
+            audit(
+                action=PayoutLedgerAction.REVERSE_PAYOUT,
+                actor=actor,
+                object_type="ledger.Posting",
+                object_id=key[:64],
+                reason=reason,
+                payload={
+                    "reversals": [p.pk for p in reversals],
+                    "amount": str(sum((p.amount for p in reversals), ZERO)),
+                },
+            )
+    return reversals

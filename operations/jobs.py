@@ -47,7 +47,16 @@ from batpay.money import to_money
 from batpay.periods import last_closed_period, not_to_come, parse_period
 from batpay.steps import Progress, StepResult
 from operations.models import JobRun
-from operations.names import CHARGE_JOBS, WEEKLY_CLOSE, close_steps, posting_job, posting_jobs, step_job
+from operations.names import (
+    CHARGE_JOBS,
+    PREPARE_PAYOUTS,
+    WEEKLY_CLOSE,
+    close_steps,
+    posting_job,
+    posting_jobs,
+    step_job,
+)
+from payouts.services import prepare_run
 from plans.services import post_due_installments
 from plans.source import get_source
 
@@ -278,6 +287,21 @@ def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = Non
     return runs
 
 
+def prepare_payouts(*, period: dt.date, actor=None, progress: Progress | None = None) -> JobRun:
+    """The payout run of a closed period (`payouts.services.prepare_run`), as a locked, recorded run.
+    Idempotent: a period whose run exists records that run and prepares nothing."""
+
+    def work(progress: Progress | None) -> StepResult:
+        run, created = prepare_run(period=period, actor=actor, progress=progress)
+        return StepResult(
+            count=run.payout_count if created else 0,
+            amount=run.total if created else 0,
+            details={"run": run.number, "created": created, "status": run.status, "carried": str(run.carried_total)},
+        )
+
+    return run_job(job=PREPARE_PAYOUTS, period=period, work=work, actor=actor, progress=progress)
+
+
 # --- what tasks call -----------------------------------------------------------------------------
 
 
@@ -319,6 +343,7 @@ SUNDAY_SCHEDULE: tuple[tuple[str, int, int, str], ...] = (
     ("repairs.post_due_installments", 4, 30, "Sunday 04:30 post repair installments"),
     ("loans.post_due_installments", 4, 45, "Sunday 04:45 post loan installments"),
     (WEEKLY_CLOSE, 5, 0, "Sunday 05:00 weekly close (taxes, earnings, DTRs)"),
+    (PREPARE_PAYOUTS, 6, 0, "Sunday 06:00 prepare the payout run (a Controller approves it)"),
 )
 
 

@@ -14,6 +14,8 @@ from statements import close
 from tolls.services import tolls_post_due
 
 WEEKLY_CLOSE = "ledger.weekly_close"
+# After the close, on Sunday at 06:00: the payout run of the week just closed (payouts.services.prepare_run).
+PREPARE_PAYOUTS = "payouts.prepare"
 
 
 def posting_job(source: str) -> str:
@@ -51,6 +53,8 @@ def job_label(job: str) -> str:
     """
     if job == WEEKLY_CLOSE:
         return "Weekly close"
+    if job == PREPARE_PAYOUTS:
+        return "Prepare the payout run"
     if job in CHARGE_JOBS:
         return CHARGE_JOBS[job][0]
     for source in registered_sources():
@@ -69,5 +73,5 @@ def job_labels() -> dict[str, str]:
 
 
 def runnable_jobs() -> list[str]:
-    """The jobs an operator can start for a period: the posting jobs, then the weekly close."""
-    return posting_jobs() + [WEEKLY_CLOSE]
+    """The jobs an operator can start for a period: the posting jobs, the weekly close, then the payout run."""
+    return posting_jobs() + [WEEKLY_CLOSE, PREPARE_PAYOUTS]

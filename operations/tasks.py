@@ -4,7 +4,14 @@ they run, whatever module defines them."""
 
 from celery import shared_task
 
-from operations.jobs import charge_task, posting_task, task_actor, task_period, weekly_close
+from operations.jobs import (
+    charge_task,
+    posting_task,
+    prepare_payouts,
+    task_actor,
+    task_period,
+    weekly_close,
+)
 
 
 @shared_task(name="leases.post_due_installments")
@@ -49,3 +56,11 @@ def weekly_close_task(period: str | None = None, actor_id: int | None = None) ->
         "period": closing.isoformat(),
         "jobs": [{"job": run.job, "status": run.status, "count": run.count, "amount": str(run.amount)} for run in runs],
     }
+
+
+@shared_task(name="payouts.prepare")
+def prepare_payouts_task(period: str | None = None, actor_id: int | None = None) -> dict:
+    """Sunday 06:00: the payout run of `period` (default: the week just closed), for a Controller
+    to approve."""
+    run = prepare_payouts(period=task_period(period), actor=task_actor(actor_id))
+    return {"period": run.period.isoformat(), "payouts": run.count, "amount": str(run.amount), **run.details}

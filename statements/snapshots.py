@@ -126,6 +126,7 @@ SELECT lease_id, SUM(amount), SUM(unapplied), SUM(returned) FROM (
     LEFT JOIN LATERAL (
         SELECT SUM(CASE p.entry_type WHEN 'CREDIT' THEN p.amount ELSE -p.amount END) AS amount
         FROM ledger_posting p WHERE p.receipt_id = r.id AND p.effective_date <= %(end)s
+                                    AND p.obligation_id IS NOT NULL
     ) applied ON true
     WHERE r.kind = 'EARNINGS' AND r.period = %(start)s AND r.lease_id = ANY(%(leases)s)
     UNION ALL
@@ -135,8 +136,21 @@ SELECT lease_id, SUM(amount), SUM(unapplied), SUM(returned) FROM (
     FROM ledger_posting p JOIN ledger_receipt r ON r.id = p.receipt_id
     WHERE r.kind = 'EARNINGS' AND r.period < %(start)s AND r.lease_id = ANY(%(leases)s)
       AND p.effective_date BETWEEN %(start)s AND %(end)s
+      -- Payouts (and the debts their money paid first) draw on money already reported as due;
+      -- they show among the week's payouts, not as earnings handed back.
+      AND p.obligation_id IS NOT NULL AND p.idempotency_key NOT LIKE 'payout:%%'
 ) earnings
 GROUP BY lease_id
+"""
+
+# Money paid out to the driver this week and payouts undone (an ACH return, a voided check): the
+# PAYOUT postings on the lease's receipts, in the words the payout run wrote ("Paid on … by ACH run
+# … / check #…"). Read from the ledger: statements never ask the payouts app.
+_PAYOUTS_SQL = """
+SELECT p.lease_id, p.effective_date, p.entry_type, p.amount, p.description
+FROM ledger_posting p
+WHERE p.category = 'PAYOUT' AND p.lease_id = ANY(%(leases)s) AND p.effective_date BETWEEN %(start)s AND %(end)s
+ORDER BY p.effective_date, p.id
 """
 
 _TRIPS_SQL = """
@@ -174,7 +188,7 @@ class _Line:
 def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, dict]:
     """The DTR content of each lease for the period, as plain JSON (money as "0.00" strings).
 
-    Five queries for the whole batch: leases, additional drivers, balance lines, earnings, trips.
+    Six queries for the whole batch: leases, additional drivers, balance lines, earnings, trips, payouts.
     """
     start, end = period, period_end(period)
     params = {"start": start, "end": end, "leases": list(lease_ids)}
@@ -188,6 +202,7 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
     events: dict[int, list[dict]] = defaultdict(list)
     earnings: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
     trips: dict[int, list[tuple]] = defaultdict(list)
+    payouts: dict[int, list[dict]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(_LINES_SQL, params)
         for lease_id, *values in cursor.fetchall():
@@ -200,6 +215,15 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
         cursor.execute(_TRIPS_SQL, params)
         for lease_id, *values in cursor.fetchall():
             trips[lease_id].append(tuple(values))
+        cursor.execute(_PAYOUTS_SQL, params)
+        for lease_id, day, entry_type, amount, description in cursor.fetchall():
+            payouts[lease_id].append(
+                {
+                    "date": day.isoformat(),
+                    "text": description,
+                    "amount": _money(-amount if entry_type == "CREDIT" else amount),
+                }
+            )
     company = {"name": settings.COMPANY_NAME, "address": settings.COMPANY_ADDRESS}
     return {
         lease_id: _snapshot(
@@ -210,6 +234,7 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
             events=events,
             earnings=earnings.get(lease_id, (ZERO, ZERO, ZERO)),
             trips=trips.get(lease_id, []),
+            payouts=payouts.get(lease_id, []),
         )
         for lease_id, lease in leases.items()
     }
@@ -219,7 +244,9 @@ def _person(driver) -> dict:
     return {"id": driver.pk, "name": driver.full_name, "tlc_license": driver.tlc_license_number}
 
 
-def _snapshot(*, period, lease, company, lines: list[_Line], events: dict[int, list[dict]], earnings, trips) -> dict:
+def _snapshot(
+    *, period, lease, company, lines: list[_Line], events: dict[int, list[dict]], earnings, trips, payouts
+) -> dict:
     additional = sorted(lease.additional_drivers.all(), key=lambda d: d.pk)
     drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
     card_earnings, unapplied, returned = earnings
@@ -309,6 +336,7 @@ def _snapshot(*, period, lease, company, lines: list[_Line], events: dict[int, l
         "net": _money(card_earnings - subtotal),
         "earnings_returned": _money(returned),
         "total_due_to_driver": _money(unapplied + returned),
+        "payouts": payouts,
     }
 
 

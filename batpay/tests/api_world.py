@@ -24,6 +24,8 @@ from batpay.periods import last_closed_period
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan
+from payouts.models import Payout, PayoutRun
+from payouts.testing import payout_runs
 from plans.lifecycle import InstallmentStatus
 from repairs.models import RepairInvoice
 from statements.close import close_earnings
@@ -116,6 +118,10 @@ class World:
             "toll": Toll.objects.filter(status="POSTED").order_by("pk").first(),
             "toll-import": TollImport.objects.order_by("pk").first(),
             "toll-row": TollImportRow.objects.order_by("pk").first(),
+            "payout-run": PayoutRun.objects.filter(
+                status="PREPARED" if url_name in ("payout-run-approve", "payout-run-cancel") else "APPROVED"
+            ).first(),
+            "payout": Payout.objects.order_by("pk").first(),
         }
         found = models.get(resource)
         return found.pk if found is not None else None
@@ -188,6 +194,7 @@ def world(fleet, make_user, api_client_for) -> World:
         violation_date=dt.date(2025, 9, 30),
         amount="100.00",
     )
+    payout_runs(fleet=fleet, approver=user, period=P1)
     return World(
         api=api,
         username=user.username,
@@ -382,5 +389,16 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
         "disposition": "REDUCED",
         "reduced_amount": "60.00",
         "reason": "Reduced at\nthe hearing",
+    },
+    ("payout-run-list", "post"): lambda w: {"period": P1.isoformat()},
+    ("payout-run-cancel", "post"): lambda w: {"reason": "Prepared with the\nwrong minimum"},
+    ("payout-ach-return", "post"): lambda w: {
+        "trace_number": Payout.objects.get(method="ACH").trace_number,
+        "return_code": "R01",
+        "returned_on": timezone.localdate().isoformat(),
+    },
+    ("payout-check-void", "post"): lambda w: {
+        "check_number": Payout.objects.get(method="CHECK", check_number__isnull=False).check_number,
+        "reason": "Lost in\nthe mail",
     },
 }

@@ -27,6 +27,7 @@ from leases import services
 from leases.models import Driver, Lease
 from ledger.models import Receipt
 from loans.models import Loan
+from payouts.testing import payout_runs
 from repairs.models import RepairInvoice
 from statements.close import close_earnings
 from statements.dtr import generate_dtrs
@@ -425,6 +426,7 @@ def every_list_has_rows(fleet, admin_api):
         )
     close_earnings(period=P1)
     generate_dtrs(period=P1, render=False)
+    payout_runs(fleet=fleet, approver=fleet.actor, period=P1)
 
 
 def assert_names(response, status: int, *fields: str) -> dict:

@@ -40,6 +40,8 @@ from ledger import services as ledger
 from ledger.models import Category, ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan, LoanInstallment
 from loans.services import loan_create
+from payouts.models import Payout, PayoutRun
+from payouts.testing import payout_runs
 from plans.cases import case_create
 from plans.models import Case
 from repairs.models import RepairInstallment, RepairInvoice
@@ -146,6 +148,7 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         actor=finance,
     )
     tolls_post_due(period=P2)
+    payout_runs(fleet=fleet, approver=make_user("Controller"), period=P1)
 
     def ids(queryset, field="pk"):
         return [str(value) for value in queryset.order_by("pk").values_list(field, flat=True)]
@@ -175,6 +178,8 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "tolls": ids(Toll.objects),
         "toll_imports": ids(TollImport.objects),
         "toll_rows": ids(TollImportRow.objects),
+        "payout_runs": ids(PayoutRun.objects),
+        "payouts": ids(Payout.objects),
     }
 
 
@@ -205,6 +210,8 @@ PATH_IDS = {
     "/api/tolls/imports/{id}": "toll_imports",
     "/api/tolls/kept-rows/{id}": "toll_rows",
     "/api/tolls/{id}": "tolls",
+    "/api/payouts/runs/{id}": "payout_runs",
+    "/api/payouts/payouts/{id}": "payouts",
 }
 # Filters and body fields that name a row, wherever they appear.
 FIELD_IDS = {

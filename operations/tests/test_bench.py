@@ -17,6 +17,7 @@ def test_every_benchmark_is_registered():
         "ledger",
         "lists",
         "loans",
+        "payouts",
         "repairs",
         "sunday",
         "tolls",
@@ -26,6 +27,7 @@ def test_every_benchmark_is_registered():
 
 
 def test_an_unknown_benchmark_is_refused_naming_the_known_ones():
-    known = "dashboard, demo, demo_fleet, ledger, lists, loans, repairs, sunday, tolls, violations, weekly_close"
+    known = "dashboard, demo, demo_fleet, ledger, lists, loans, payouts, repairs, sunday, tolls, violations, "
+    known += "weekly_close"
     with pytest.raises(CommandError, match=f"known: {known}"):
         call_command("bench", "nosuch")

@@ -296,6 +296,7 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
         "loans.post_due_installments": ("45", "4"),
         "tolls.post_due": ("15", "4"),
         "ledger.weekly_close": ("0", "5"),
+        "payouts.prepare": ("0", "6"),
     }
     for task, (minute, hour) in expected.items():
         crontab = entries[task].crontab

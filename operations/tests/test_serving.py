@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -55,10 +56,11 @@ def readme_production_environment() -> dict[str, str]:
 
 def production_environment(**extra: str) -> dict[str, str]:
     """This process's environment with the README's production variables on top; the one placeholder
-    the README leaves, SECRET_KEY, gets a real key."""
+    the README leaves, SECRET_KEY and PAYOUT_ENCRYPTION_KEYS, get real keys."""
     readme = readme_production_environment()
-    assert {name for name, value in readme.items() if value == PLACEHOLDER} == {"SECRET_KEY"}
+    assert {name for name, value in readme.items() if value == PLACEHOLDER} == {"SECRET_KEY", "PAYOUT_ENCRYPTION_KEYS"}
     readme["SECRET_KEY"] = secrets.token_urlsafe(50)
+    readme["PAYOUT_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     inherited = {
         key: value
         for key, value in os.environ.items()
