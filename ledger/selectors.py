@@ -241,3 +241,25 @@ def paid_total(*, category: str, source_references) -> Decimal:
         receipt__isnull=False, obligation__category=category, obligation__source_reference__in=source_references
     ).aggregate(total=Sum(signed))["total"]
     return total or ZERO
+
+
+def paid_on(*, category: str, by: str, ids) -> dict:
+    """What has been paid (live payments from receipts, net of voids) on the balances of `category`,
+    per `by` ("lease_id", "driver_id" or "obligation_id") among `ids`. For DEPOSIT it is the money
+    held for the driver."""
+    if by not in ("lease_id", "driver_id", "obligation_id"):
+        raise ValueError(by)
+    rows = (
+        Posting.objects.filter(
+            category=category,
+            entry_type=EntryType.CREDIT,
+            status=Posting.Status.POSTED,
+            reverses__isnull=True,
+            receipt__isnull=False,
+            **{f"{by}__in": list(ids)},
+        )
+        .order_by()
+        .values_list(by)
+        .annotate(total=Sum("amount"))
+    )
+    return dict(rows)
