@@ -32,6 +32,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "loans.confirm_*",
         "loans.post_*",
         "loans.export_*",
+        "charges.add_*",
+        "charges.view_*",
+        "charges.export_*",
+        "charges.change_miscchargetype",
+        "deposits.add_*",
+        "deposits.view_*",
+        "deposits.export_*",
         "ledger.view_*",
         "lease_schedules.view_*",
         "statements.view_*",
@@ -49,7 +56,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     MANAGER: ("*.view_*", "*.export_*"),
     # Controllers also decide what happens to credit nothing will consume (ledger.services.apply_credit,
     # refund_credit).
-    CONTROLLER: ("*.view_*", "*.void_*", "ledger.apply_credit", "ledger.refund_credit"),
+    CONTROLLER: ("*.view_*", "*.void_*", "ledger.apply_credit", "ledger.refund_credit", "deposits.release_deposit"),
 }
 
 

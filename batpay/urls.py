@@ -30,6 +30,8 @@ urlpatterns = [
     path("api/", include("statements.api.urls")),
     path("api/", include("repairs.api.urls")),
     path("api/", include("loans.api.urls")),
+    path("api/", include("charges.api.urls")),
+    path("api/", include("deposits.api.urls")),
     path("api/cases/", include("plans.case_urls")),
 ]
 

@@ -21,8 +21,6 @@ from batpay.money import ZERO, clean_amount, to_money
 from batpay.periods import current_period
 from deposits.models import Deposit
 from deposits.plan import DEPOSITS
-from ledger.categories import Category
-from ledger.selectors import paid_on
 from ledger.services import release_deposit
 from plans.lifecycle import InstallmentStatus, PlanStatus
 from plans.schedule import build_schedule, resolve_start_week
@@ -109,12 +107,6 @@ def deposit_create(
                 source=DEPOSITS, installment_ids=[DEPOSITS.installment_id(deposit.deposit_id, 1)], actor=actor
             )
     return Deposit.objects.get(pk=deposit.pk)
-
-
-def held(deposit: Deposit) -> Decimal:
-    """What has been paid on this deposit's charges and not released: owed back to the driver."""
-    balance_ids = list(deposit_balance_ids(deposit))
-    return sum(paid_on(category=Category.DEPOSIT, by="obligation_id", ids=balance_ids).values(), ZERO)
 
 
 def deposit_balance_ids(deposit: Deposit) -> list[int]:
