@@ -6,6 +6,9 @@ that charge; a credit is a DRIVER_CREDIT receipt, its reversal `reverse_driver_c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +19,7 @@ from batpay.identifiers import yearly_id
 from batpay.money import clean_amount
 from batpay.periods import current_period
 from charges.models import MiscCharge, MiscChargeType, MiscCredit
+from leases.models import Driver, Lease
 from ledger.categories import Category
 from ledger.services import create_obligation, record_driver_credit, reverse_driver_credit, void_charge
 from plans.services import clean_driver_and_lease, clean_id, collect_errors, raise_if_invalid
@@ -87,11 +91,20 @@ def clean_receipt_file(upload):
     return upload
 
 
-def misc_charge_create(
-    *, driver_id, lease_id, charge_type_id, amount, note: str = "", receipt_file=None, actor=None
-) -> MiscCharge:
-    """Enter a charge: its MISC obligation is posted at once, due this week (ledger.effective dates
-    it: a week whose DTRs are issued makes it a late charge, effective today)."""
+@dataclass(frozen=True)
+class ChargeInput:
+    driver: Driver
+    lease: Lease
+    charge_type: MiscChargeType
+    amount: Decimal
+    note: str
+    receipt_file: object
+
+
+def charge_input_clean(
+    *, driver_id, lease_id, charge_type_id, amount, note: str = "", receipt_file=None
+) -> ChargeInput:
+    """A charge's entry checked by every rule, writing nothing (the admin's form shows the refusals)."""
     errors: dict[str, str] = {}
     driver, lease = clean_driver_and_lease(driver_id=driver_id, lease_id=lease_id, errors=errors)
     charge_type = None
@@ -104,6 +117,24 @@ def misc_charge_create(
     note = collect_errors(errors, lambda: _note(note))
     receipt_file = collect_errors(errors, lambda: clean_receipt_file(receipt_file))
     raise_if_invalid(errors)
+    return ChargeInput(driver, lease, charge_type, amount, note, receipt_file)
+
+
+def misc_charge_create(
+    *, driver_id, lease_id, charge_type_id, amount, note: str = "", receipt_file=None, actor=None
+) -> MiscCharge:
+    """Enter a charge: its MISC obligation is posted at once, due this week (ledger.effective dates
+    it: a week whose DTRs are issued makes it a late charge, effective today)."""
+    entry = charge_input_clean(
+        driver_id=driver_id,
+        lease_id=lease_id,
+        charge_type_id=charge_type_id,
+        amount=amount,
+        note=note,
+        receipt_file=receipt_file,
+    )
+    driver, lease, charge_type = entry.driver, entry.lease, entry.charge_type
+    amount, note, receipt_file = entry.amount, entry.note, entry.receipt_file
     with transaction.atomic(durable=True):
         misc_id = yearly_id(CHARGE_PREFIX, timezone.localdate().year, ID_WIDTH)
         obligation = create_obligation(
@@ -173,14 +204,20 @@ def misc_charge_reverse(*, misc_id: str, reason: str, actor=None) -> MiscCharge:
     return charge
 
 
-def misc_credit_create(*, driver_id, lease_id, amount, note, actor=None) -> MiscCredit:
-    """Money for the driver: it pays the lease's open balances in waterfall order at once; the rest
-    is due to the driver (paid out with their next payout)."""
+def credit_input_clean(*, driver_id, lease_id, amount, note) -> tuple[Driver, Lease, Decimal, str]:
+    """A credit's entry checked by every rule, writing nothing."""
     errors: dict[str, str] = {}
     driver, lease = clean_driver_and_lease(driver_id=driver_id, lease_id=lease_id, errors=errors)
     amount = collect_errors(errors, lambda: clean_amount(amount, field="amount"))
     note = collect_errors(errors, lambda: _note(note, required=True))
     raise_if_invalid(errors)
+    return driver, lease, amount, note
+
+
+def misc_credit_create(*, driver_id, lease_id, amount, note, actor=None) -> MiscCredit:
+    """Money for the driver: it pays the lease's open balances in waterfall order at once; the rest
+    is due to the driver (paid out with their next payout)."""
+    driver, lease, amount, note = credit_input_clean(driver_id=driver_id, lease_id=lease_id, amount=amount, note=note)
     with transaction.atomic(durable=True):
         credit_id = yearly_id(CREDIT_PREFIX, timezone.localdate().year, ID_WIDTH)
         receipt, _ = record_driver_credit(

@@ -21,6 +21,7 @@ from batpay.money import ZERO, clean_amount, to_money
 from batpay.periods import current_period
 from deposits.models import Deposit
 from deposits.plan import DEPOSITS
+from leases.models import Driver, Lease
 from ledger.services import release_deposit
 from plans.lifecycle import InstallmentStatus, PlanStatus
 from plans.schedule import build_schedule, resolve_start_week
@@ -56,12 +57,20 @@ def split(amount: Decimal, count: int) -> list[Decimal]:
     return [weekly] * (count - 1) + [to_money(amount - weekly * (count - 1))]
 
 
-def deposit_create(
-    *, driver_id, lease_id, deposit_amount, collection, installment_count=None, start_week=None, actor=None
-) -> Deposit:
-    """A lease's deposit terms. AT_ONCE: one installment, posted now as a DEPOSIT charge of this week.
-    INSTALLMENTS: `installment_count` weekly installments from `start_week` (CURRENT, NEXT or a
-    Sunday; default NEXT), posted by the Sunday job as they fall due. One deposit per lease."""
+@dataclass(frozen=True)
+class DepositInput:
+    driver: Driver
+    lease: Lease
+    amount: Decimal
+    collection: str
+    count: int
+    start: dt.date
+
+
+def deposit_input_clean(
+    *, driver_id, lease_id, deposit_amount, collection, installment_count=None, start_week=None
+) -> DepositInput:
+    """A deposit's terms checked by every rule, writing nothing (the admin's form shows the refusals)."""
     errors: dict[str, str] = {}
     driver, lease = clean_driver_and_lease(driver_id=driver_id, lease_id=lease_id, errors=errors)
     amount = collect_errors(errors, lambda: clean_amount(deposit_amount, field="deposit_amount"))
@@ -84,6 +93,25 @@ def deposit_create(
     if lease is not None and Deposit.objects.filter(lease=lease).exclude(status=PlanStatus.CANCELLED).exists():
         errors["lease_id"] = f"Lease {lease.lease_number} already has a deposit."
     raise_if_invalid(errors)
+    return DepositInput(driver, lease, amount, collection, count, start)
+
+
+def deposit_create(
+    *, driver_id, lease_id, deposit_amount, collection, installment_count=None, start_week=None, actor=None
+) -> Deposit:
+    """A lease's deposit terms. AT_ONCE: one installment, posted now as a DEPOSIT charge of this week.
+    INSTALLMENTS: `installment_count` weekly installments from `start_week` (CURRENT, NEXT or a
+    Sunday; default NEXT), posted by the Sunday job as they fall due. One deposit per lease."""
+    entry = deposit_input_clean(
+        driver_id=driver_id,
+        lease_id=lease_id,
+        deposit_amount=deposit_amount,
+        collection=collection,
+        installment_count=installment_count,
+        start_week=start_week,
+    )
+    driver, lease, amount, collection = entry.driver, entry.lease, entry.amount, entry.collection
+    count, start = entry.count, entry.start
     with transaction.atomic(durable=True):
         deposit = new_plan(source=DEPOSITS, actor=actor)
         deposit.driver = driver

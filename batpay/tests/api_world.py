@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from charges.models import MiscChargeType
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan
@@ -81,6 +82,7 @@ class World:
             "case_no": self.case_no,
             "driver_id": self.driver.pk,
             "pk": self.pk_of(url_name),
+            **self.ids,
         }
         return {name: per_route[name] for name in names}
 
@@ -146,7 +148,18 @@ def world(fleet, make_user, api_client_for) -> World:
     credit = Receipt.objects.get(pk=_created(credit, "receipt")["id"])
     refund = {"method": "CHECK", "reference": "CHK-1", "reason": "Driver asked for it", "amount": "1.00"}
     assert api.post(f"/api/ledger/receipts/{credit.pk}/refund", refund, format="json").status_code == 201
+    misc = {"misc_id": "", "credit_id": "", "deposit_id": ""}
+    misc["misc_id"] = _created(
+        api.post("/api/misc-charges/", {**ids, "charge_type_id": MiscChargeType.objects.first().pk, "amount": "25.00"}),
+        "misc_id",
+    )
+    misc["credit_id"] = _created(
+        api.post("/api/misc-credits/", {**ids, "amount": "5.00", "note": "Goodwill"}, format="json"), "credit_id"
+    )
+    deposit = {**ids, "deposit_amount": "300.00", "collection": "INSTALLMENTS", "installment_count": 3}
+    misc["deposit_id"] = _created(api.post("/api/deposits/", deposit, format="json"), "deposit_id")
     return World(
+        ids=misc,
         api=api,
         username=user.username,
         lease=lease,
@@ -294,4 +307,28 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
     ("loan-detail", "patch"): _loan,
     ("loan-change-status", "post"): lambda w: {"status": "HOLD", "reason": "Driver on leave\nuntil May"},
     ("loan-installment-post", "post"): lambda w: {"installment_ids": [_scheduled(Loan, w.loan_open)]},
+    ("misc-charge-list", "post"): lambda w: {
+        "driver_id": w.driver.pk,
+        "lease_id": w.lease.pk,
+        "charge_type_id": MiscChargeType.objects.first().pk,
+        "amount": "40.00",
+        "note": "Seats\nand floor mats",
+    },
+    ("misc-charge-reverse", "post"): lambda w: {"reason": "Entered for\nthe wrong driver"},
+    ("misc-credit-list", "post"): lambda w: {
+        "driver_id": w.driver.pk,
+        "lease_id": w.lease.pk,
+        "amount": "15.00",
+        "note": "Overcharged\ntolls",
+    },
+    ("misc-credit-reverse", "post"): lambda w: {"reason": "Approved\nby mistake"},
+    ("deposit-list", "post"): lambda w: {
+        "driver_id": w.driver.pk,
+        "lease_id": w.spare_lease.pk,
+        "deposit_amount": "500.00",
+        "collection": "INSTALLMENTS",
+        "installment_count": 4,
+        "start_week": "NEXT",
+    },
+    ("deposit-release", "post"): lambda w: {"reason": "Driver settled\nin person"},
 }
