@@ -264,6 +264,8 @@ SPECTACULAR_SETTINGS = {
         "ReceiptKindEnum": "ledger.models.Receipt.Kind",
         "PaymentMethodEnum": "ledger.models.Receipt.Method",
         "TripRowKindEnum": "statements.models.TripImportRow.Kind",
+        "CorrectionStatusEnum": "charges.models.Correction",
+        "DepositCollectionEnum": "deposits.models.Deposit.Collection",
     },
 }
 

@@ -1,5 +1,6 @@
 """Reads of security deposits, with what they hold for the driver."""
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -37,6 +38,6 @@ def held_for_driver(*, driver_id: int) -> Decimal:
     return sum(paid_on(category=Category.DEPOSIT, by="driver_id", ids=[driver_id]).values(), ZERO)
 
 
-def held_for_leases(lease_ids: Iterable[int]) -> dict[int, Decimal]:
-    """Deposit held per lease (the DTR's figure)."""
-    return paid_on(category=Category.DEPOSIT, by="lease_id", ids=list(lease_ids))
+def held_for_leases(lease_ids: Iterable[int], *, as_of: dt.date | None = None) -> dict[int, Decimal]:
+    """Deposit held per lease, now or at the end of `as_of` (the DTR's figure for its week)."""
+    return paid_on(category=Category.DEPOSIT, by="lease_id", ids=list(lease_ids), as_of=as_of)

@@ -243,23 +243,16 @@ def paid_total(*, category: str, source_references) -> Decimal:
     return total or ZERO
 
 
-def paid_on(*, category: str, by: str, ids) -> dict:
-    """What has been paid (live payments from receipts, net of voids) on the balances of `category`,
-    per `by` ("lease_id", "driver_id" or "obligation_id") among `ids`. For DEPOSIT it is the money
-    held for the driver."""
+def paid_on(*, category: str, by: str, ids, as_of: dt.date | None = None) -> dict:
+    """What receipts have paid on the balances of `category`, net of payments reversed, per `by`
+    ("lease_id", "driver_id" or "obligation_id") among `ids` — as of the end of `as_of` when given.
+    For DEPOSIT it is the money held for the driver (a release reverses those payments)."""
     if by not in ("lease_id", "driver_id", "obligation_id"):
         raise ValueError(by)
-    rows = (
-        Posting.objects.filter(
-            category=category,
-            entry_type=EntryType.CREDIT,
-            status=Posting.Status.POSTED,
-            reverses__isnull=True,
-            receipt__isnull=False,
-            **{f"{by}__in": list(ids)},
-        )
-        .order_by()
-        .values_list(by)
-        .annotate(total=Sum("amount"))
+    rows = Posting.objects.filter(
+        category=category, receipt__isnull=False, obligation__isnull=False, **{f"{by}__in": list(ids)}
     )
-    return dict(rows)
+    if as_of is not None:
+        rows = rows.filter(effective_date__lte=as_of)
+    net = Sum(Case(When(entry_type=EntryType.CREDIT, then=F("amount")), default=-F("amount")))
+    return dict(rows.order_by().values_list(by).annotate(total=net))
