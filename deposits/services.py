@@ -171,6 +171,7 @@ def deposit_release(*, deposit_id: str, reason: str, actor=None) -> Deposit:
             balance_ids=deposit_balance_ids(found),
             reason=f"{found.deposit_id} released: {reason}",
             key=f"deposit-release:{found.deposit_id}",
+            cause=f"the release of deposit {found.deposit_id}",
             actor=actor,
         )
         deposit = lock_plan(source=DEPOSITS, plan=found)

@@ -1347,7 +1347,7 @@ def reverse_driver_credit(
     return charge
 
 
-def release_deposit(*, balance_ids: Sequence[int], reason: str, key: str, actor=None) -> DepositRelease:
+def release_deposit(*, balance_ids: Sequence[int], reason: str, key: str, cause: str, actor=None) -> DepositRelease:
     """Give back what was paid on these DEPOSIT balances and spend it on what the driver owes.
 
     1. Every live payment on each balance is reversed (its money returns to the receipt it came
@@ -1356,7 +1356,8 @@ def release_deposit(*, balance_ids: Sequence[int], reason: str, key: str, actor=
        this week in waterfall order (taxes only from money that came from earnings).
     3. The rest stays unapplied on its receipts: due to the driver.
     A balance whose charge is already reversed is skipped, so nothing is released twice. `key`
-    names the release in its postings' idempotency keys (one per release).
+    names the release in its postings' idempotency keys (one per release), `cause` in their
+    descriptions ("… returned by <cause>").
     """
     reason = _reason(reason)
     today = timezone.localdate()
@@ -1415,7 +1416,7 @@ def release_deposit(*, balance_ids: Sequence[int], reason: str, key: str, actor=
                     actor_id=_actor_id(actor),
                     caps=caps,
                     key=key,
-                    cause=f"deposit release {key}"[:60],
+                    cause=cause,
                 )
         total = sum(returned.values(), ZERO)
         applied = ZERO

@@ -17,6 +17,7 @@ from lease_schedules.services import lease_terminate
 from ledger import services as ledger
 from ledger.models import Category, ObligationBalance, Receipt
 from operations.jobs import run_deposit_release, run_posting_job
+from statements.snapshots import build_snapshots
 
 
 def at(monkeypatch, day: str):
@@ -95,6 +96,15 @@ def test_a_deposit_collected_in_installments_is_released_30_days_after_the_lease
         (D("0.00"), "CLOSED")
     }
     assert set(deposit.installments.values_list("status", flat=True)) == {"CANCELLED"}
+    # The statements: held at the end of the week of the last collection; released in the week of 2025-11-30,
+    # whose statement pays out what the release left to the driver (90.00 handed back to the second week's
+    # earnings; the first week's 50.00 was due on its own statement).
+    lease_id = collected["lease"].pk
+    held_week = build_snapshots(period=dt.date(2025, 10, 26), lease_ids=[lease_id])[lease_id]
+    release_week = build_snapshots(period=dt.date(2025, 11, 30), lease_ids=[lease_id])[lease_id]
+    assert (held_week["format"], held_week["deposit_held"]) == (3, "200.00")
+    assert (release_week["deposit_held"], release_week["earnings_returned"]) == ("0.00", "90.00")
+    assert release_week["total_due_to_driver"] == "90.00"
     # The next day's run finds nothing: nothing is released twice.
     at(monkeypatch, "2025-12-02")
     assert run_deposit_release().count == 0
