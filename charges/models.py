@@ -40,7 +40,7 @@ class MiscCharge(models.Model):
     lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="misc_charges")
     charge_type = models.ForeignKey(MiscChargeType, on_delete=models.PROTECT, related_name="charges")
     amount = money_field()
-    note = models.TextField(blank=True)
+    note = models.CharField(max_length=255, blank=True)
     receipt_file = models.FileField(upload_to="misc_receipts/%Y/%m/", blank=True)
     obligation = models.OneToOneField(
         "ledger.ObligationBalance", on_delete=models.PROTECT, related_name="misc_charge", editable=False
@@ -84,7 +84,9 @@ class MiscCredit(models.Model):
     driver = models.ForeignKey("leases.Driver", on_delete=models.PROTECT, related_name="misc_credits")
     lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="misc_credits")
     amount = money_field()
-    note = models.TextField(help_text="Why the driver is credited (goodwill, an overcharge refunded, …).")
+    note = models.CharField(
+        max_length=255, help_text="Why the driver is credited (goodwill, an overcharge refunded, …)."
+    )
     receipt = models.OneToOneField(
         "ledger.Receipt", on_delete=models.PROTECT, related_name="misc_credit", editable=False
     )

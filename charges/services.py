@@ -49,8 +49,8 @@ def _note(value, *, field: str = "note", required: bool = False) -> str:
     text = (value or "").strip() if isinstance(value, str) else ""
     if required and not text:
         raise InvalidInput(f"{field} is required.", fields={field: "This field is required."})
-    if len(text) > 1000:
-        raise InvalidInput(f"{field} is at most 1000 characters.", fields={field: "At most 1000 characters."})
+    if len(text) > 255:
+        raise InvalidInput(f"{field} is at most 255 characters.", fields={field: "At most 255 characters."})
     return text
 
 

@@ -251,6 +251,9 @@ SAMPLE_KWARGS = {
     "loan_id": "DL-2025-0001",
     "dtr_number": "DTR-2025-000001",
     "case_no": "CASE-2025-000001",
+    "misc_id": "MISC-2025-00001",
+    "credit_id": "MCR-2025-00001",
+    "deposit_id": "DEP-2025-0001",
 }
 # The actions of a collection or an item; their paths end with a slash, every other path does not.
 RESOURCE_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}

@@ -41,7 +41,7 @@ class MiscChargeCreateSerializer(serializers.Serializer):
     lease_id = serializers.IntegerField()
     charge_type_id = serializers.IntegerField()
     amount = MoneyField()
-    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=255)
     receipt_file = serializers.FileField(required=False, allow_null=True, help_text="A PDF, PNG or JPEG scan.")
 
 
@@ -79,4 +79,4 @@ class MiscCreditCreateSerializer(serializers.Serializer):
     driver_id = serializers.IntegerField()
     lease_id = serializers.IntegerField()
     amount = MoneyField()
-    note = serializers.CharField(max_length=1000, help_text="Why the driver is credited.")
+    note = serializers.CharField(max_length=255, help_text="Why the driver is credited.")

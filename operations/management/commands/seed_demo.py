@@ -21,6 +21,8 @@ from tqdm import tqdm
 
 from batpay.audit import AuditAction, audit
 from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
+from charges.demo import seed_demo_charges
+from deposits.demo import seed_demo_deposits
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
 from operations import demo
@@ -90,6 +92,13 @@ class Command(BaseCommand):
                 actor=None,
                 payload={"seed": seed, "as_of": as_of.isoformat(), "leases": leases, "drivers": len(fleet.drivers)},
             )
+        # Each deposit, charge and credit is its own durable write, after the fleet committed.
+        active = list(Lease.objects.filter(status=Lease.Status.ACTIVE).order_by("lease_number")[:100])
+        deposits = seed_demo_deposits(leases=active)
+        misc = seed_demo_charges(leases=active)
+        self.stdout.write(
+            f"{deposits} security deposits and {misc} misc charges and credits entered on the first leases."
+        )
         self.stdout.write(
             f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
             f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
