@@ -10,5 +10,8 @@ class DepositsConfig(AppConfig):
         from deposits import metrics  # noqa: F401  (registers the metrics collector)
         from deposits.plan import DEPOSITS
         from plans.services import register_source
+        from plans.source import PLAN_SOURCES
 
         register_source(DEPOSITS)
+        # After the other sources (leases, repairs, loans) wherever they are listed and run.
+        PLAN_SOURCES.register(DEPOSITS.name, DEPOSITS, order=10)

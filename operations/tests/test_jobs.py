@@ -144,8 +144,8 @@ def test_the_command_posts_every_source_once_and_sums_up(shop):
     assert "all: 0 installment(s), amount 0.00" in second
     runs = JobRun.objects.filter(trigger="COMMAND")
     assert sorted(runs.values_list("job", "count")) == sorted(
-        [(jobs.posting_job(name), n) for name, n in (("leases", 2), ("repairs", 2), ("loans", 0))]
-        + [(jobs.posting_job(name), 0) for name in ("leases", "repairs", "loans")]
+        [(jobs.posting_job(name), n) for name, n in (("leases", 2), ("repairs", 2), ("loans", 0), ("deposits", 0))]
+        + [(jobs.posting_job(name), 0) for name in ("leases", "repairs", "loans", "deposits")]
     )
     with pytest.raises(CommandError, match="Sunday"):
         out_of("post_due_installments", "--source", "all", "--period", "2025-10-01")
@@ -211,16 +211,17 @@ def test_the_weekly_close_runs_missing_postings_then_the_steps_in_order(shop, st
         "leases.post_due_installments",
         "loans.post_due_installments",
         "repairs.post_due_installments",
+        "deposits.post_due_installments",
         "ledger.weekly_close.earnings",
         "ledger.weekly_close.dtrs",
     ]
     assert calls == [("earnings", P), ("dtrs", P), ("earnings", P), ("dtrs", P)]
-    assert seen == [(4, 0), (4, 1), (4, 2), (4, 3), (4, 4)]
+    assert seen == [(5, 0), (5, 1), (5, 2), (5, 3), (5, 4), (5, 5)]
     close = JobRun.objects.filter(job="ledger.weekly_close").order_by("started_at")
-    assert [run.count for run in close] == [4, 2]
+    assert [run.count for run in close] == [5, 2]
     assert first[0].parent == close[0] and first[2].parent is None
-    assert [run.pk for run in second[:3]] == [run.pk for run in first[:3]]  # postings are not run again
-    assert (first[3].count, first[3].amount, first[3].details) == (1, Decimal("12.50"), {"step": "earnings"})
+    assert [run.pk for run in second[:4]] == [run.pk for run in first[:4]]  # postings are not run again
+    assert (first[4].count, first[4].amount, first[4].details) == (1, Decimal("12.50"), {"step": "earnings"})
     assert close[0].details["already_done"] == ["repairs.post_due_installments"]
 
 
@@ -251,7 +252,7 @@ def test_a_failing_step_stops_the_close_and_a_rerun_resumes_it(shop, steps):
         ("ledger.weekly_close.earnings", "SUCCEEDED"),
         ("ledger.weekly_close.dtrs", "SUCCEEDED"),
     ]
-    assert [run.status for run in resumed] == ["SUCCEEDED"] * 5
+    assert [run.status for run in resumed] == ["SUCCEEDED"] * 6
     assert JobRun.objects.filter(job="leases.post_due_installments").count() == 1
 
 
@@ -294,6 +295,7 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
         "leases.post_due_installments": ("0", "4"),
         "repairs.post_due_installments": ("30", "4"),
         "loans.post_due_installments": ("45", "4"),
+        "deposits.post_due_installments": ("50", "4"),
         "ledger.weekly_close": ("0", "5"),
     }
     for task, (minute, hour) in expected.items():
@@ -310,10 +312,12 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
 
     output = out_of("setup_schedules")
 
-    assert "Scheduled ledger.weekly_close." in output and "3 already present and kept" in output
+    assert "Scheduled ledger.weekly_close." in output and "5 already present and kept" in output
     edited.refresh_from_db()
     assert (edited.name, edited.enabled) == ("repairs, paused for the audit", False)
-    assert PeriodicTask.objects.filter(task__in=expected).count() == 4
+    assert PeriodicTask.objects.filter(task__in=expected).count() == 5
+    daily = entries["deposits.release_due"].crontab
+    assert (daily.minute, daily.hour, daily.day_of_week, str(daily.timezone)) == ("0", "3", "*", "America/New_York")
     assert jobs.ensure_beat_schedule() == []
 
 

@@ -7,6 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from charges.models import MiscCharge, MiscCredit
+from deposits.models import Deposit
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, VIN_RE, Driver, Lease, Medallion, Vehicle
 from operations import demo
 
@@ -127,3 +129,12 @@ def test_with_users_adds_one_user_per_role_once(settings):
     assert all(user.check_password("demo-pass-1") and user.is_staff for user in users)
     assert output.count("left as it is") == 4
     assert not Lease.objects.exists()
+
+
+def test_with_charges_agrees_deposits_and_enters_misc_charges_and_credits():
+    output = seed(leases=12, with_charges=True)
+
+    assert "12 security deposits and 12 misc charges and credits" in output
+    assert Deposit.objects.count() == 12 and Deposit.objects.filter(collection="AT_ONCE").count() == 4
+    assert (MiscCharge.objects.count(), MiscCredit.objects.count()) == (10, 2)
+    call_command("check_ledger")

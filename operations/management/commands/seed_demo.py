@@ -5,7 +5,8 @@ schedule, billed from the week of the as-of date (the demo goes live then). It o
 empty fleet: with any driver, vehicle, medallion or lease already on file the command refuses
 rather than mixing demo rows into real ones. `--with-users` adds one user per role (finance,
 cashier, manager, controller; password `demo-pass-1`), leaving existing users untouched; with
-`--leases 0` it adds only the users.
+`--leases 0` it adds only the users. `--with-charges` also agrees a security deposit on each of the
+first 100 active leases and enters misc charges and credits on the first ten.
 """
 
 import datetime as dt
@@ -48,6 +49,11 @@ class Command(BaseCommand):
             help="date the lease dates count back from, YYYY-MM-DD (default today)",
         )
         parser.add_argument("--with-users", action="store_true", help=f"add demo users, password {DEMO_PASSWORD!r}")
+        parser.add_argument(
+            "--with-charges",
+            action="store_true",
+            help="also agree security deposits and enter misc charges and credits on the first leases",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
@@ -61,6 +67,8 @@ class Command(BaseCommand):
             self._ensure_empty_fleet()
             as_of = options["as_of"] or timezone.localdate()
             self._seed(leases=leases, seed=options["seed"], as_of=as_of, verbosity=options["verbosity"])
+            if options["with_charges"]:
+                self._charges()
         if options["with_users"]:
             self._users()
         elapsed = time.perf_counter() - started
@@ -92,17 +100,20 @@ class Command(BaseCommand):
                 actor=None,
                 payload={"seed": seed, "as_of": as_of.isoformat(), "leases": leases, "drivers": len(fleet.drivers)},
             )
-        # Each deposit, charge and credit is its own durable write, after the fleet committed.
+        self.stdout.write(
+            f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
+            f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
+            f"{installments} lease installments scheduled from the week of {as_of.isoformat()}."
+        )
+
+    def _charges(self) -> None:
+        # Each deposit, charge and credit is its own durable write, after the fleet committed. They are
+        # ledger entries, which are never deleted: an option, so the plain fleet can be wiped and reseeded.
         active = list(Lease.objects.filter(status=Lease.Status.ACTIVE).order_by("lease_number")[:100])
         deposits = seed_demo_deposits(leases=active)
         misc = seed_demo_charges(leases=active)
         self.stdout.write(
             f"{deposits} security deposits and {misc} misc charges and credits entered on the first leases."
-        )
-        self.stdout.write(
-            f"Seeded {len(fleet.leases)} leases, {len(fleet.drivers)} drivers, {len(fleet.vehicles)} vehicles "
-            f"and {len(fleet.medallions)} medallions (seed {seed}, as of {as_of.isoformat()}); "
-            f"{installments} lease installments scheduled from the week of {as_of.isoformat()}."
         )
 
     def _users(self) -> None:
