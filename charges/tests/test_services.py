@@ -17,7 +17,8 @@ NOW = "2025-10-15T10:00:00-04:00"  # a Wednesday; its period starts Sunday 2025-
 
 
 @pytest.fixture
-def lease(fleet, monkeypatch):
+def lease(fleet, monkeypatch, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # receipt scans go to a fresh folder, not the machine's media
     set_clock(monkeypatch, NOW)
     return fleet.lease()
 
