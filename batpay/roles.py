@@ -32,6 +32,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "loans.confirm_*",
         "loans.post_*",
         "loans.export_*",
+        "charges.add_*",
+        "charges.view_*",
+        "charges.export_*",
+        "charges.change_miscchargetype",
+        "deposits.add_*",
+        "deposits.view_*",
+        "deposits.export_*",
         "ledger.view_*",
         "ledger.export_*",
         "lease_schedules.view_*",
@@ -68,8 +75,16 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     MANAGER: ("*.view_*", "*.export_*"),
     # Controllers also decide what happens to credit nothing will consume (ledger.services.apply_credit,
     # refund_credit).
-    # Controllers also approve (or cancel) payout runs that Finance prepared (maker-checker).
-    CONTROLLER: ("*.view_*", "*.void_*", "ledger.apply_credit", "ledger.refund_credit", "payouts.approve_payoutrun"),
+    # Controllers also release deposits early, and approve (or cancel) payout runs that Finance prepared
+    # (maker-checker).
+    CONTROLLER: (
+        "*.view_*",
+        "*.void_*",
+        "ledger.apply_credit",
+        "ledger.refund_credit",
+        "deposits.release_deposit",
+        "payouts.approve_payoutrun",
+    ),
 }
 
 

@@ -66,6 +66,8 @@ PROJECT_APPS = (
     "lease_schedules",
     "repairs",
     "loans",
+    "charges",
+    "deposits",
     "statements",
     "violations",
     "tolls",
@@ -277,6 +279,8 @@ SPECTACULAR_SETTINGS = {
         "PayoutStatusEnum": "payouts.models.Payout.Status",
         # A payout's method is the driver's pay-to mode (ACH or CHECK): one choice set, one name.
         "PayToModeEnum": "leases.models.Driver.PayTo",
+        "CorrectionStatusEnum": "charges.models.Correction",
+        "DepositCollectionEnum": "deposits.models.Deposit.Collection",
     },
 }
 
@@ -329,6 +333,10 @@ REPAYMENT_MATRIX = [
 # The largest single payment or charge anybody may enter (batpay.money.clean_amount and the API's and
 # the admin's money fields); a week's card earnings or taxes of one lease are held to it too.
 MAX_TRANSACTION_AMOUNT = Decimal(os.environ.get("MAX_TRANSACTION_AMOUNT") or "1000000.00")
+# The largest scan of a paper receipt a misc charge keeps (bytes).
+MISC_RECEIPT_MAX_BYTES = int(os.environ.get("MISC_RECEIPT_MAX_BYTES") or 5 * 1024 * 1024)
+# How many days a security deposit stays held after its lease ends before the daily job applies it.
+DEPOSIT_HOLD_DAYS = int(os.environ.get("DEPOSIT_HOLD_DAYS") or 30)
 LOAN_DEFAULT_INTEREST_RATE = Decimal(os.environ.get("LOAN_DEFAULT_INTEREST_RATE", "0"))
 LOAN_MAX_INTEREST_RATE = Decimal(os.environ.get("LOAN_MAX_INTEREST_RATE", "20"))
 # How far ahead a lease schedule is written when the lease has no end date (or ends later): the

@@ -33,6 +33,8 @@ urlpatterns = [
     path("api/", include("loans.api.urls")),
     path("api/", include("violations.api.urls")),
     path("api/", include("tolls.api.urls")),
+    path("api/", include("charges.api.urls")),
+    path("api/", include("deposits.api.urls")),
     path("api/cases/", include("plans.case_urls")),
     path("api/payouts/", include("payouts.api.urls")),
 ]

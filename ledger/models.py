@@ -89,6 +89,7 @@ class Receipt(models.Model):
         EARNINGS = "EARNINGS", "Weekly card earnings"
         INTERIM_PAYMENT = "INTERIM_PAYMENT", "Interim payment"
         PREPAYMENT = "PREPAYMENT", "Lease prepayment"
+        DRIVER_CREDIT = "DRIVER_CREDIT", "Credit to driver"
 
     class Method(models.TextChoices):
         CASH = "CASH", "Cash"

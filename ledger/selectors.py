@@ -249,6 +249,21 @@ def paid_total(*, category: str, source_references) -> Decimal:
     return total or ZERO
 
 
+def paid_on(*, category: str, by: str, ids, as_of: dt.date | None = None) -> dict:
+    """What receipts have paid on the balances of `category`, net of payments reversed, per `by`
+    ("lease_id", "driver_id" or "obligation_id") among `ids` — as of the end of `as_of` when given.
+    For DEPOSIT it is the money held for the driver (a release reverses those payments)."""
+    if by not in ("lease_id", "driver_id", "obligation_id"):
+        raise ValueError(by)
+    rows = Posting.objects.filter(
+        category=category, receipt__isnull=False, obligation__isnull=False, **{f"{by}__in": list(ids)}
+    )
+    if as_of is not None:
+        rows = rows.filter(effective_date__lte=as_of)
+    net = Sum(Case(When(entry_type=EntryType.CREDIT, then=F("amount")), default=-F("amount")))
+    return dict(rows.order_by().values_list(by).annotate(total=net))
+
+
 def receipt_weeks(receipt_ids: Iterable[int]) -> dict[int, tuple[int, dt.date]]:
     """Each receipt's lease and period: the statement (DTR) that reported its money."""
     with connection.cursor() as cursor:

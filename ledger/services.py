@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models import Sum as models_sum
 from django.utils import timezone
 
 from batpay.audit import AuditAction, audit
@@ -43,6 +44,9 @@ class LedgerAction(AuditAction):
     INTERIM_PAYMENT = "ledger.interim_payment"
     PREPAYMENT = "ledger.prepayment"
     VOID_POSTING = "ledger.void_posting"
+    DRIVER_CREDIT = "ledger.driver_credit"
+    REVERSE_DRIVER_CREDIT = "ledger.reverse_driver_credit"
+    RELEASE_DEPOSIT = "ledger.release_deposit"
 
 
 # --- listeners --------------------------------------------------------------------------------
@@ -271,7 +275,9 @@ def create_obligation(
 _CREDIT_EFFECTIVE = f"GREATEST(b.due_period, {effective.BALANCE_FLOOR_SQL}, {effective.RECEIPT_AVAILABLE_SQL})"
 _RECEIPT_NAME = (
     "CASE r.kind WHEN 'EARNINGS' THEN 'earnings of the week of ' || to_char(r.period, 'YYYY-MM-DD') "
-    "WHEN 'PREPAYMENT' THEN 'lease prepayment #' || r.id ELSE lower(replace(r.kind, '_', ' ')) || ' #' || r.id END"
+    "WHEN 'PREPAYMENT' THEN 'lease prepayment #' || r.id "
+    "WHEN 'DRIVER_CREDIT' THEN 'credit to driver #' || r.id "
+    "WHEN 'INTERIM_PAYMENT' THEN 'interim payment #' || r.id ELSE lower(replace(r.kind, '_', ' ')) || ' #' || r.id END"
 )
 _ALLOCATION_MODES = {
     # A week's card earnings, booked to the Saturday that ends the week.
@@ -285,6 +291,12 @@ _ALLOCATION_MODES = {
         "key": "'prepayment:b' || b.id || ':r' || r.id",
         "effective": _CREDIT_EFFECTIVE,
         "description": "'Paid from lease prepayment credit (receipt ' || r.id || ')'",
+    },
+    # A credit to the driver (ledger.services.record_driver_credit) paying what they owe at once.
+    "driver_credit": {
+        "key": "r.idempotency_key || ':b' || b.id",
+        "effective": _CREDIT_EFFECTIVE,
+        "description": "'Paid from credit to driver #' || r.id",
     },
     # Money a void made available again (credit, or earnings handed back), spent at once.
     "settle": {
@@ -1479,3 +1491,251 @@ def reverse_payout(*, key: str, description: str, reason: str, actor=None) -> li
                 },
             )
     return reversals
+# --- credit to a driver, and what is held back for them (misc credits, security deposits) ------
+
+_NOT_TAXES = ~Q(category=Category.TAXES)
+
+
+@dataclass(frozen=True)
+class DepositRelease:
+    """What `release_deposit` did: money handed back from the deposit balances (`returned`), what
+    of it paid open balances (`applied`), and the rest, left unapplied on its receipts: due to the driver."""
+
+    returned: Decimal
+    applied: Decimal
+    due_to_driver: Decimal
+    balances_released: int
+
+
+def record_driver_credit(
+    *, driver, lease, amount, idempotency_key: str, note: str = "", actor=None
+) -> tuple[Receipt, bool]:
+    """Money *for* the driver (goodwill, an overcharge given back): a DRIVER_CREDIT receipt that pays
+    the lease's open balances due by this week at once, in waterfall order (taxes excepted: they
+    are paid from earnings only). What is left stays unapplied on it: due to the driver, never a
+    credit a later charge takes. Idempotent by `idempotency_key`. Returns (receipt, created)."""
+    amount = _positive_cents(amount, "amount")
+    _lease_of_driver(driver, lease)
+    if not idempotency_key or len(idempotency_key) > 128:
+        raise InvalidInput("An idempotency key is 1 to 128 characters.", fields={"idempotency_key": "1 to 128."})
+    today = timezone.localdate()
+    with transaction.atomic():
+        existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+        balance_ids = list(
+            ObligationBalance.objects.select_for_update(no_key=True)
+            .filter(
+                _NOT_TAXES,
+                lease=lease,
+                driver=driver,
+                status=ObligationBalance.Status.OPEN,
+                due_period__lte=period_start(today),
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        receipt = Receipt.objects.create(
+            kind=Receipt.Kind.DRIVER_CREDIT,
+            driver=driver,
+            lease=lease,
+            period=period_start(today),
+            received_on=today,
+            amount=amount,
+            unapplied=amount,
+            idempotency_key=idempotency_key,
+            note=note[:255],
+            created_by_id=_actor_id(actor),
+        )
+        with connection.cursor() as cursor:
+            closed = _allocate(
+                cursor,
+                mode="driver_credit",
+                receipt_ids=[receipt.pk],
+                balance_ids=balance_ids,
+                actor_id=_actor_id(actor),
+            )
+        receipt.refresh_from_db(fields=["unapplied"])
+        audit(
+            action=LedgerAction.DRIVER_CREDIT,
+            actor=actor,
+            obj=receipt,
+            payload={
+                "amount": str(amount),
+                "applied": str(amount - receipt.unapplied),
+                "unapplied": str(receipt.unapplied),
+            },
+        )
+        _notify(closed)
+    return receipt, True
+
+
+def reverse_driver_credit(
+    *, receipt_id: int, reason: str, charge_reference: str, description: str, actor=None
+) -> ObligationBalance:
+    """Undo a credit to a driver: every payment it made is reversed (those balances are owed again),
+    then a MISC charge of the credit's amount (`charge_reference`) is posted and paid at once from
+    what the receipt holds. A receipt keeps its amount for ever (applied + unapplied + refunded),
+    so the charge is what takes the money back; whatever of the credit already left the receipt
+    (paid out to the driver) stays owed on that charge. Returns the charge's balance."""
+    reason = _reason(reason)
+    today = timezone.localdate()
+    with transaction.atomic():
+        receipt = Receipt.objects.filter(pk=receipt_id, kind=Receipt.Kind.DRIVER_CREDIT).first()
+        if receipt is None:
+            raise NotFound(f"No credit to a driver with receipt {receipt_id}.")
+        live = Q(
+            receipt_id=receipt.pk, entry_type=EntryType.CREDIT, status=Posting.Status.POSTED, reverses__isnull=True
+        )
+        balance_ids = sorted(set(Posting.objects.filter(live).values_list("obligation_id", flat=True)))
+        balances = {
+            b.pk: b
+            for b in ObligationBalance.objects.select_for_update(no_key=True).filter(pk__in=balance_ids).order_by("pk")
+        }
+        receipt = Receipt.objects.select_for_update(no_key=True).get(pk=receipt.pk)
+        payments = list(Posting.objects.select_for_update(no_key=True).filter(live).order_by("pk"))
+        floors = effective.balance_floors(balances)
+        changed: list[tuple[str, str]] = []
+        for payment in payments:
+            period, day = effective.dated(effective.latest(today, floors.get(payment.obligation_id)))
+            _reverse(payment, balances[payment.obligation_id], receipt, reason, actor, changed, period, day)
+        charge = create_obligation(
+            category=Category.MISC,
+            amount=receipt.amount,
+            source_reference=charge_reference,
+            driver=receipt.driver,
+            lease=receipt.lease,
+            description=description,
+            actor=actor,
+        )
+        charge = ObligationBalance.objects.select_for_update(no_key=True).get(pk=charge.pk)
+        take = min(receipt.unapplied, charge.outstanding)
+        if take > 0:
+            closed, _ = _post_credits(
+                receipt,
+                [(charge, take)],
+                actor,
+                key=f"{receipt.idempotency_key}:reversal",
+                description=f"Credit to driver #{receipt.pk} taken back",
+                reason=reason,
+            )
+            changed += closed
+            receipt.unapplied -= take
+            receipt.save(update_fields=["unapplied"])
+        audit(
+            action=LedgerAction.REVERSE_DRIVER_CREDIT,
+            actor=actor,
+            obj=receipt,
+            reason=reason,
+            payload={
+                "reversed_payments": [p.pk for p in payments],
+                "charge": charge.pk,
+                "taken_back": str(take),
+                "still_owed": str(charge.outstanding),
+            },
+        )
+        _notify(changed)
+    return charge
+
+
+def release_deposit(*, balance_ids: Sequence[int], reason: str, key: str, cause: str, actor=None) -> DepositRelease:
+    """Give back what was paid on these DEPOSIT balances and spend it on what the driver owes.
+
+    1. Every live payment on each balance is reversed (its money returns to the receipt it came
+       from), then the deposit charge itself: the balance closes, nothing of it is owed any more.
+    2. The returned money — only that, receipt by receipt — pays the lease's open balances due by
+       this week in waterfall order (taxes only from money that came from earnings).
+    3. The rest stays unapplied on its receipts: due to the driver.
+    A balance whose charge is already reversed is skipped, so nothing is released twice. `key`
+    names the release in its postings' idempotency keys (one per release), `cause` in their
+    descriptions ("… returned by <cause>").
+    """
+    reason = _reason(reason)
+    today = timezone.localdate()
+    with transaction.atomic():
+        deposits = list(
+            ObligationBalance.objects.filter(pk__in=list(balance_ids), category=Category.DEPOSIT).order_by("pk")
+        )
+        pairs = {(b.lease_id, b.driver_id) for b in deposits}
+        balances = {
+            b.pk: b
+            for b in ObligationBalance.objects.select_for_update(no_key=True)
+            .filter(Q(pk__in=[b.pk for b in deposits]) | (_pairs_q(pairs) & Q(status=ObligationBalance.Status.OPEN)))
+            .order_by("pk")
+        }
+        on_deposits = Q(obligation_id__in=[b.pk for b in deposits], status=Posting.Status.POSTED, reverses__isnull=True)
+        payment_q = on_deposits & Q(entry_type=EntryType.CREDIT, receipt__isnull=False)
+        receipt_ids = sorted(set(Posting.objects.filter(payment_q).values_list("receipt_id", flat=True)))
+        receipts = {
+            r.pk: r for r in Receipt.objects.select_for_update(no_key=True).filter(pk__in=receipt_ids).order_by("pk")
+        }
+        postings = list(
+            Posting.objects.select_for_update(no_key=True)
+            .filter(payment_q | (on_deposits & Q(entry_type=EntryType.DEBIT, receipt__isnull=True)))
+            .order_by("pk")
+        )
+        floors = effective.balance_floors(b.pk for b in deposits)
+        changed: list[tuple[str, str]] = []
+        returned: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        released = 0
+        # Payments first (the balance reopens to its full amount), then the charge (it closes at 0).
+        for posting in sorted(postings, key=lambda p: (p.entry_type != EntryType.CREDIT, p.pk)):
+            period, day = effective.dated(effective.latest(today, floors.get(posting.obligation_id)))
+            balance = balances[posting.obligation_id]
+            _reverse(posting, balance, receipts.get(posting.receipt_id), reason, actor, changed, period, day)
+            if posting.entry_type == EntryType.CREDIT:
+                returned[posting.receipt_id] += posting.amount
+            else:
+                released += 1
+        owed = [
+            b
+            for b in balances.values()
+            if b.category != Category.DEPOSIT
+            and b.status == ObligationBalance.Status.OPEN
+            and b.due_period <= period_start(today)
+        ]
+        from_earnings = {pk: amount for pk, amount in returned.items() if receipts[pk].kind == Receipt.Kind.EARNINGS}
+        other = {pk: amount for pk, amount in returned.items() if pk not in from_earnings}
+        closed: list[tuple[str, str]] = []
+        with connection.cursor() as cursor:
+            for caps, allowed in ((from_earnings, owed), (other, [b for b in owed if b.category != Category.TAXES])):
+                closed += _allocate(
+                    cursor,
+                    mode="settle",
+                    receipt_ids=sorted(caps),
+                    balance_ids=sorted(b.pk for b in allowed),
+                    actor_id=_actor_id(actor),
+                    caps=caps,
+                    key=key,
+                    cause=cause,
+                )
+        total = sum(returned.values(), ZERO)
+        applied = ZERO
+        if returned:
+            applied = (
+                Posting.objects.filter(idempotency_key__startswith=f"{key}:r", receipt_id__in=list(returned)).aggregate(
+                    total=models_sum("amount")
+                )["total"]
+                or ZERO
+            )
+        audit(
+            action=LedgerAction.RELEASE_DEPOSIT,
+            actor=actor,
+            object_type="ledger.ObligationBalance",
+            object_id=",".join(str(b.pk) for b in deposits)[:64],
+            reason=reason,
+            payload={"returned": str(total), "applied": str(applied), "balances_released": released},
+        )
+        _notify(changed + closed)
+    return DepositRelease(returned=total, applied=applied, due_to_driver=total - applied, balances_released=released)
+
+
+def void_charge(*, balance_id: int, reason: str, actor=None) -> Posting:
+    """Void a balance's original charge (`void_posting` of its DEBIT): for a source that knows its
+    charge by its balance (a misc charge). A charge already voided is a 409."""
+    original = Posting.objects.filter(
+        obligation_id=balance_id, entry_type=EntryType.DEBIT, reverses__isnull=True, receipt__isnull=True
+    ).first()
+    if original is None:
+        raise NotFound(f"Balance {balance_id} has no charge.")
+    return void_posting(posting=original.pk, reason=reason, actor=actor)

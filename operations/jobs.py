@@ -44,8 +44,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from batpay.metrics import collector
 from batpay.money import to_money
-from batpay.periods import last_closed_period, not_to_come, parse_period
+from batpay.periods import last_closed_period, not_to_come, parse_period, period_start
 from batpay.steps import Progress, StepResult
+from deposits.services import release_due_deposits
 from operations.models import JobRun
 from operations.names import (
     CHARGE_JOBS,
@@ -62,6 +63,7 @@ from plans.source import get_source
 
 logger = logging.getLogger("operations.jobs")
 
+DEPOSIT_RELEASE = "deposits.release_due"
 DEFAULT_BATCH_SIZE = 5000
 INTERRUPTED_NOTE = (
     "The process running this job stopped before it finished (killed, or its machine went down). "
@@ -302,6 +304,22 @@ def prepare_payouts(*, period: dt.date, actor=None, progress: Progress | None = 
     return run_job(job=PREPARE_PAYOUTS, period=period, work=work, actor=actor, progress=progress)
 
 
+def run_deposit_release(*, today: dt.date | None = None, actor=None, progress: Progress | None = None) -> JobRun:
+    """The daily release of deposits whose hold has ended, as a recorded run locked per week (every
+    run releases only what is still due, so a second run the same day finds nothing)."""
+    day = today or timezone.localdate()
+
+    def work(progress: Progress | None) -> StepResult:
+        summary = release_due_deposits(today=day, actor=actor, progress=progress)
+        return StepResult(
+            count=summary.deposits,
+            amount=summary.returned,
+            details={"day": day.isoformat(), "returned": str(summary.returned), "applied": str(summary.applied)},
+        )
+
+    return run_job(job=DEPOSIT_RELEASE, period=period_start(day), work=work, actor=actor, progress=progress)
+
+
 # --- what tasks call -----------------------------------------------------------------------------
 
 
@@ -342,8 +360,14 @@ SUNDAY_SCHEDULE: tuple[tuple[str, int, int, str], ...] = (
     ("tolls.post_due", 4, 15, "Sunday 04:15 post tolls that fell due"),
     ("repairs.post_due_installments", 4, 30, "Sunday 04:30 post repair installments"),
     ("loans.post_due_installments", 4, 45, "Sunday 04:45 post loan installments"),
+    ("deposits.post_due_installments", 4, 50, "Sunday 04:50 post deposit installments"),
     (WEEKLY_CLOSE, 5, 0, "Sunday 05:00 weekly close (taxes, earnings, DTRs)"),
     (PREPARE_PAYOUTS, 6, 0, "Sunday 06:00 prepare the payout run (a Controller approves it)"),
+)
+
+# (task, hour, minute, entry name): every day, New York time.
+DAILY_SCHEDULE: tuple[tuple[str, int, int, str], ...] = (
+    ("deposits.release_due", 3, 0, "Daily 03:00 release deposits whose hold has ended"),
 )
 
 
@@ -357,7 +381,8 @@ def ensure_beat_schedule(*, using: str = "default") -> list[str]:
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     created = []
-    for task, hour, minute, name in SUNDAY_SCHEDULE:
+    entries = [(*entry, "0") for entry in SUNDAY_SCHEDULE] + [(*entry, "*") for entry in DAILY_SCHEDULE]
+    for task, hour, minute, name, day_of_week in entries:
         if PeriodicTask.objects.using(using).filter(task=task).exists():
             continue
         try:
@@ -365,7 +390,7 @@ def ensure_beat_schedule(*, using: str = "default") -> list[str]:
                 crontab, _ = CrontabSchedule.objects.using(using).get_or_create(
                     minute=str(minute),
                     hour=str(hour),
-                    day_of_week="0",
+                    day_of_week=day_of_week,
                     day_of_month="*",
                     month_of_year="*",
                     timezone=SCHEDULE_TIME_ZONE,

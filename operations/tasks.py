@@ -8,6 +8,7 @@ from operations.jobs import (
     charge_task,
     posting_task,
     prepare_payouts,
+    run_deposit_release,
     task_actor,
     task_period,
     weekly_close,
@@ -44,6 +45,21 @@ def post_loan_installments(
 ) -> dict:
     """Sunday 04:45: loan installments due up to `period`, their totals due posted as LOANS."""
     return posting_task(source="loans", period=period, actor_id=actor_id, batch_size=batch_size)
+
+
+@shared_task(name="deposits.post_due_installments")
+def post_deposit_installments(
+    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+) -> dict:
+    """Sunday 04:50: deposit installments due up to `period` (installments after a lease's end are cancelled first)."""
+    return posting_task(source="deposits", period=period, actor_id=actor_id, batch_size=batch_size)
+
+
+@shared_task(name="deposits.release_due")
+def release_due_deposits_task(actor_id: int | None = None) -> dict:
+    """Daily 03:00: release the deposits whose lease ended DEPOSIT_HOLD_DAYS ago or more."""
+    run = run_deposit_release(actor=task_actor(actor_id))
+    return {"day": run.details.get("day"), "deposits": run.count, "returned": str(run.amount)}
 
 
 @shared_task(name="ledger.weekly_close")

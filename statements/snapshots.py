@@ -19,6 +19,7 @@ from django.db import connection
 
 from batpay.money import ZERO
 from batpay.periods import period_end
+from deposits.selectors import held_for_leases
 from leases.models import Lease
 from ledger.categories import Category
 from statements.models import TAX_COLUMNS, DriverTransactionReport
@@ -26,7 +27,8 @@ from statements.trips import PARTS
 
 DTR = DriverTransactionReport
 # 2: paid_other no longer holds reversals (payments_reversed does); lines carry their events.
-SNAPSHOT_FORMAT = 2
+# 3: deposit_held, the security deposit held for the driver at the end of the week.
+SNAPSHOT_FORMAT = 3
 
 
 def _money(value: Decimal) -> str:
@@ -188,7 +190,8 @@ class _Line:
 def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, dict]:
     """The DTR content of each lease for the period, as plain JSON (money as "0.00" strings).
 
-    Six queries for the whole batch: leases, additional drivers, balance lines, earnings, trips, payouts.
+    Seven queries for the whole batch: leases, additional drivers, balance lines, earnings, trips, payouts,
+    deposits held.
     """
     start, end = period, period_end(period)
     params = {"start": start, "end": end, "leases": list(lease_ids)}
@@ -224,6 +227,7 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
                     "amount": _money(-amount if entry_type == "CREDIT" else amount),
                 }
             )
+    deposit_held = held_for_leases(lease_ids, as_of=end)
     company = {"name": settings.COMPANY_NAME, "address": settings.COMPANY_ADDRESS}
     return {
         lease_id: _snapshot(
@@ -235,6 +239,7 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
             earnings=earnings.get(lease_id, (ZERO, ZERO, ZERO)),
             trips=trips.get(lease_id, []),
             payouts=payouts.get(lease_id, []),
+            deposit_held=deposit_held.get(lease_id, ZERO),
         )
         for lease_id, lease in leases.items()
     }
@@ -245,7 +250,16 @@ def _person(driver) -> dict:
 
 
 def _snapshot(
-    *, period, lease, company, lines: list[_Line], events: dict[int, list[dict]], earnings, trips, payouts
+    *,
+    period,
+    lease,
+    company,
+    lines: list[_Line],
+    events: dict[int, list[dict]],
+    earnings,
+    trips,
+    payouts,
+    deposit_held,
 ) -> dict:
     additional = sorted(lease.additional_drivers.all(), key=lambda d: d.pk)
     drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
@@ -337,6 +351,7 @@ def _snapshot(
         "earnings_returned": _money(returned),
         "total_due_to_driver": _money(unapplied + returned),
         "payouts": payouts,
+        "deposit_held": _money(deposit_held),
     }
 
 

@@ -15,12 +15,12 @@ from django.utils.html import format_html, format_html_join
 
 from batpay.errors import DomainError
 from batpay.forms import ServiceErrorsMixin
+from batpay.lists import ExportAdminMixin
 from leases.models import Driver, Lease
 from ledger.admin import ReadOnlyLedgerAdmin, admin_link
 from ledger.categories import Category
 from ledger.selectors import obligation_balances
 from ledger.services import VOID_REASON_MIN_LENGTH
-from plans.admin import ExportMixin
 from tolls import services
 from tolls.exports import TOLL_COLUMNS
 from tolls.imports import COLUMNS, import_tolls
@@ -220,7 +220,7 @@ class TollAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Toll)
-class TollAdmin(ExportMixin, ReadOnlyLedgerAdmin):
+class TollAdmin(ExportAdminMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "lane_txn_id",
         "toll_date",

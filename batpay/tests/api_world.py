@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from batpay.periods import last_closed_period
+from charges.models import MiscChargeType
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger.models import ObligationBalance, Posting, Receipt, Refund
 from loans.models import Loan
@@ -91,6 +92,7 @@ class World:
             "case_no": self.case_no,
             "driver_id": self.driver.pk,
             "pk": self.pk_of(url_name),
+            **self.ids,
         }
         return {name: per_route[name] for name in names}
 
@@ -195,7 +197,18 @@ def world(fleet, make_user, api_client_for) -> World:
         amount="100.00",
     )
     payout_runs(fleet=fleet, approver=user, period=P1)
+    misc = {"misc_id": "", "credit_id": "", "deposit_id": ""}
+    misc["misc_id"] = _created(
+        api.post("/api/misc-charges/", {**ids, "charge_type_id": MiscChargeType.objects.first().pk, "amount": "25.00"}),
+        "misc_id",
+    )
+    misc["credit_id"] = _created(
+        api.post("/api/misc-credits/", {**ids, "amount": "5.00", "note": "Goodwill"}, format="json"), "credit_id"
+    )
+    deposit = {**ids, "deposit_amount": "300.00", "collection": "INSTALLMENTS", "installment_count": 3}
+    misc["deposit_id"] = _created(api.post("/api/deposits/", deposit, format="json"), "deposit_id")
     return World(
+        ids=misc,
         api=api,
         username=user.username,
         lease=lease,
@@ -401,4 +414,28 @@ REAL_BODIES: dict[tuple[str, str], Callable[[World], dict]] = {
         "check_number": Payout.objects.get(method="CHECK", check_number__isnull=False).check_number,
         "reason": "Lost in\nthe mail",
     },
+    ("misc-charge-list", "post"): lambda w: {
+        "driver_id": w.driver.pk,
+        "lease_id": w.lease.pk,
+        "charge_type_id": MiscChargeType.objects.first().pk,
+        "amount": "40.00",
+        "note": "Seats and floor mats",
+    },
+    ("misc-charge-reverse", "post"): lambda w: {"reason": "Entered for\nthe wrong driver"},
+    ("misc-credit-list", "post"): lambda w: {
+        "driver_id": w.driver.pk,
+        "lease_id": w.lease.pk,
+        "amount": "15.00",
+        "note": "Overcharged tolls",
+    },
+    ("misc-credit-reverse", "post"): lambda w: {"reason": "Approved\nby mistake"},
+    ("deposit-list", "post"): lambda w: {
+        "driver_id": w.spare_lease.primary_driver_id,
+        "lease_id": w.spare_lease.pk,
+        "deposit_amount": "500.00",
+        "collection": "INSTALLMENTS",
+        "installment_count": 4,
+        "start_week": "NEXT",
+    },
+    ("deposit-release", "post"): lambda w: {"reason": "Driver settled\nin person"},
 }

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 
 from batpay.tests.api_world import REAL_BODIES, World, database_fingerprint
+from charges.models import MiscChargeType
 from leases import services
 from leases.models import Driver, Lease
 from ledger.models import Receipt
@@ -257,6 +258,9 @@ SAMPLE_KWARGS = {
     "loan_id": "DL-2025-0001",
     "dtr_number": "DTR-2025-000001",
     "case_no": "CASE-2025-000001",
+    "misc_id": "MISC-2025-00001",
+    "credit_id": "MCR-2025-00001",
+    "deposit_id": "DEP-2025-0001",
 }
 # The actions of a collection or an item; their paths end with a slash, every other path does not.
 RESOURCE_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}
@@ -407,6 +411,12 @@ def every_list_has_rows(fleet, admin_api):
         ).json()["receipt"]["id"]
         refund = {"method": "CASH", "reference": f"V-{n}", "reason": "Paid back at the window", "amount": "1.00"}
         assert admin_api.post(f"/api/ledger/receipts/{credit}/refund", refund, format="json").status_code == 201
+        misc = {**driver, "amount": "25.00", "note": "Seats"}
+        charge = {**misc, "charge_type_id": MiscChargeType.objects.first().pk}
+        assert admin_api.post("/api/misc-charges/", charge, format="json").status_code == 201
+        assert admin_api.post("/api/misc-credits/", misc, format="json").status_code == 201
+        deposit = {**driver, "deposit_amount": "300.00", "collection": "AT_ONCE"}
+        assert admin_api.post("/api/deposits/", deposit, format="json").status_code == 201
         import_lines(
             [
                 trip(f"T{n}-1", lease.primary_driver, lease.medallion, monday),

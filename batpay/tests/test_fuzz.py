@@ -34,6 +34,10 @@ from werkzeug.test import Client
 
 from batpay.testing import CONFORMANCE_CHECKS, requests_in_this_transaction, served_schema
 from batpay.wsgi import application
+from charges.models import MiscCharge, MiscChargeType, MiscCredit
+from charges.services import misc_charge_create, misc_credit_create
+from deposits.models import Deposit
+from deposits.services import deposit_create
 from lease_schedules.services import lease_terminate
 from leases.models import Driver, Lease, Medallion, Vehicle
 from ledger import services as ledger
@@ -131,6 +135,18 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         receipt_id=credit.pk, amount=Decimal("1.00"), method="CHECK", reference="CHK-1", reason="Asked for it back"
     )
     lease_terminate(actor=finance, lease=leases[3], termination_date=dt.date(2025, 10, 20), reason="Driver left")
+    misc_charge_create(
+        driver_id=leases[0].primary_driver_id, lease_id=leases[0].pk, actor=finance, amount=Decimal("35.00"),
+        charge_type_id=MiscChargeType.objects.first().pk,
+    )  # fmt: skip
+    misc_credit_create(
+        driver_id=leases[1].primary_driver_id, lease_id=leases[1].pk, amount=Decimal("20.00"), note="Goodwill",
+        actor=finance,
+    )  # fmt: skip
+    deposit_create(
+        driver_id=leases[2].primary_driver_id, lease_id=leases[2].pk, deposit_amount=Decimal("300.00"),
+        collection="AT_ONCE", actor=finance,
+    )  # fmt: skip
     case_create(flow_name="REPAIR", actor=finance)
     case_create(flow_name="LOAN", actor=finance)
     import_pvb([pvb("1000000001", leases[0].vehicle.plate_number, "09/30/2025", "10:05A"),
@@ -180,6 +196,9 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "toll_rows": ids(TollImportRow.objects),
         "payout_runs": ids(PayoutRun.objects),
         "payouts": ids(Payout.objects),
+        "misc_charges": ids(MiscCharge.objects, "misc_id"),
+        "misc_credits": ids(MiscCredit.objects, "credit_id"),
+        "deposits": ids(Deposit.objects, "deposit_id"),
     }
 
 
@@ -212,6 +231,9 @@ PATH_IDS = {
     "/api/tolls/{id}": "tolls",
     "/api/payouts/runs/{id}": "payout_runs",
     "/api/payouts/payouts/{id}": "payouts",
+    "/api/misc-charges/{misc_id}": "misc_charges",
+    "/api/misc-credits/{credit_id}": "misc_credits",
+    "/api/deposits/{deposit_id}": "deposits",
 }
 # Filters and body fields that name a row, wherever they appear.
 FIELD_IDS = {

@@ -85,7 +85,8 @@ def _operations() -> list[Operation]:
 
 def _sample(template: str) -> str:
     samples = {"{id}": "7", "{driver_id}": "7", "{repair_id}": "RPR-2025-1", "{loan_id}": "DL-2025-1",
-               "{dtr_number}": "DTR-2025-1", "{case_no}": "CASE-2025-1"}  # fmt: skip
+               "{dtr_number}": "DTR-2025-1", "{case_no}": "CASE-2025-1", "{misc_id}": "MISC-2025-1",
+               "{credit_id}": "MCR-2025-1", "{deposit_id}": "DEP-2025-1"}  # fmt: skip
     for name, value in samples.items():
         template = template.replace(name, value)
     assert "{" not in template, f"add a sample for the parameter of {template}"

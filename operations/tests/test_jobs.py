@@ -143,8 +143,8 @@ def test_the_command_posts_every_source_once_and_sums_up(shop):
     assert "all: 0 installment(s), amount 0.00" in second
     runs = JobRun.objects.filter(trigger="COMMAND")
     assert sorted(runs.values_list("job", "count")) == sorted(
-        [(jobs.posting_job(name), n) for name, n in (("leases", 2), ("repairs", 2), ("loans", 0))]
-        + [(jobs.posting_job(name), 0) for name in ("leases", "repairs", "loans")]
+        [(jobs.posting_job(name), n) for name, n in (("leases", 2), ("repairs", 2), ("loans", 0), ("deposits", 0))]
+        + [(jobs.posting_job(name), 0) for name in ("leases", "repairs", "loans", "deposits")]
     )
     with pytest.raises(CommandError, match="Sunday"):
         out_of("post_due_installments", "--source", "all", "--period", "2025-10-01")
@@ -210,17 +210,18 @@ def test_the_weekly_close_runs_missing_postings_then_the_steps_in_order(shop, st
         "leases.post_due_installments",
         "loans.post_due_installments",
         "repairs.post_due_installments",
+        "deposits.post_due_installments",
         "tolls.post_due",
         "ledger.weekly_close.earnings",
         "ledger.weekly_close.dtrs",
     ]
     assert calls == [("earnings", P), ("dtrs", P), ("earnings", P), ("dtrs", P)]
-    assert seen == [(5, 0), (5, 1), (5, 2), (5, 3), (5, 4), (5, 5)]
+    assert seen == [(6, 0), (6, 1), (6, 2), (6, 3), (6, 4), (6, 5), (6, 6)]
     close = JobRun.objects.filter(job="ledger.weekly_close").order_by("started_at")
-    assert [run.count for run in close] == [5, 2]
+    assert [run.count for run in close] == [6, 2]
     assert first[0].parent == close[0] and first[2].parent is None and first[3].parent == close[0]
-    assert [run.pk for run in second[:4]] == [run.pk for run in first[:4]]  # postings are not run again
-    assert (first[4].count, first[4].amount, first[4].details) == (1, Decimal("12.50"), {"step": "earnings"})
+    assert [run.pk for run in second[:5]] == [run.pk for run in first[:5]]  # postings are not run again
+    assert (first[5].count, first[4].amount, first[4].details) == (1, Decimal("12.50"), {"step": "earnings"})
     assert close[0].details["already_done"] == ["repairs.post_due_installments"]
 
 
@@ -295,6 +296,7 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
         "repairs.post_due_installments": ("30", "4"),
         "loans.post_due_installments": ("45", "4"),
         "tolls.post_due": ("15", "4"),
+        "deposits.post_due_installments": ("50", "4"),
         "ledger.weekly_close": ("0", "5"),
         "payouts.prepare": ("0", "6"),
     }
@@ -312,10 +314,12 @@ def test_the_sunday_schedule_is_in_beat_and_admin_edits_are_kept(db):
 
     output = out_of("setup_schedules")
 
-    assert "Scheduled ledger.weekly_close." in output and "4 already present and kept" in output
+    assert "Scheduled ledger.weekly_close." in output and "7 already present and kept" in output
     edited.refresh_from_db()
     assert (edited.name, edited.enabled) == ("repairs, paused for the audit", False)
-    assert PeriodicTask.objects.filter(task__in=expected).count() == 5
+    assert PeriodicTask.objects.filter(task__in=expected).count() == 7
+    daily = entries["deposits.release_due"].crontab
+    assert (daily.minute, daily.hour, daily.day_of_week, str(daily.timezone)) == ("0", "3", "*", "America/New_York")
     assert jobs.ensure_beat_schedule() == []
 
 

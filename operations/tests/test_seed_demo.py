@@ -7,6 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from charges.models import MiscCharge, MiscCredit
+from deposits.models import Deposit
 from leases.models import MEDALLION_RE, TLC_LICENSE_RE, VIN_RE, Driver, Lease, Medallion, Vehicle
 from operations import demo
 
@@ -85,18 +87,18 @@ def test_the_vin_check_digit_matches_a_published_vin():
 
 def test_the_same_seed_gives_the_same_fleet():
     # Without demo tolls and violations, whose ledger charges would keep the fleet from being deleted between runs.
-    seed(seed=11, no_tolls=True, violations=False)
+    seed(seed=11, no_tolls=True, violations=False, charges=False)
     first = fleet_contents()
     Lease.objects.all().delete()
     for model in (Driver, Vehicle, Medallion):
         model.objects.all().delete()
 
-    seed(seed=11, no_tolls=True, violations=False)
+    seed(seed=11, no_tolls=True, violations=False, charges=False)
     again = fleet_contents()
     Lease.objects.all().delete()
     for model in (Driver, Vehicle, Medallion):
         model.objects.all().delete()
-    seed(seed=12, no_tolls=True, violations=False)
+    seed(seed=12, no_tolls=True, violations=False, charges=False)
 
     assert again == first
     assert fleet_contents() != first
@@ -129,3 +131,12 @@ def test_with_users_adds_one_user_per_role_once(settings):
     assert all(user.check_password("demo-pass-1") and user.is_staff for user in users)
     assert output.count("left as it is") == 4
     assert not Lease.objects.exists()
+
+
+def test_with_charges_agrees_deposits_and_enters_misc_charges_and_credits():
+    output = seed(leases=12, with_charges=True)
+
+    assert "12 security deposits and 12 misc charges and credits" in output
+    assert Deposit.objects.count() == 12 and Deposit.objects.filter(collection="AT_ONCE").count() == 4
+    assert (MiscCharge.objects.count(), MiscCredit.objects.count()) == (10, 2)
+    call_command("check_ledger")

@@ -216,7 +216,8 @@ def test_snapshots_of_many_leases_cost_a_fixed_number_of_queries(fleet, django_a
         charge(lease, Category.LEASE, "500.00", f"LEASE-{n}")
     close_earnings(period=P1)
 
-    with django_assert_max_num_queries(7):  # the payouts of the week are one more read
+    # Leases and their additional drivers, balance lines, events, earnings, trips, payouts, deposits held.
+    with django_assert_max_num_queries(8):
         snapshots = build_snapshots(period=P1, lease_ids=[lease.pk for lease in leases])
 
     assert {s["totals"]["balance_carried_forward"] for s in snapshots.values()} == {"226.25"}

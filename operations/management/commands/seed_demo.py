@@ -8,7 +8,8 @@ leaves a bare fleet billed from the week of the as-of date. It only fills an
 empty fleet: with any driver, vehicle, medallion or lease already on file the command refuses
 rather than mixing demo rows into real ones. `--with-users` adds one user per role (finance,
 cashier, manager, controller; password `demo-pass-1`), leaving existing users untouched; with
-`--leases 0` it adds only the users.
+`--leases 0` it adds only the users. `--with-charges` also agrees a security deposit on each of the
+first 100 active leases and enters misc charges and credits on the first ten.
 """
 
 import datetime as dt
@@ -24,6 +25,8 @@ from tqdm import tqdm
 
 from batpay.audit import AuditAction, audit
 from batpay.roles import CASHIER, CONTROLLER, FINANCE, MANAGER
+from charges.demo import seed_demo_charges
+from deposits.demo import seed_demo_deposits
 from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Driver, Lease, Medallion, Vehicle
 from operations import demo, demo_history
@@ -64,6 +67,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-tolls", action="store_true", help="leave out the week of E-ZPass tolls (charged in the ledger)"
         )
+        parser.add_argument(
+            "--no-charges", dest="charges", action="store_false",
+            help="leave out the demo security deposits, misc charges and credits (ledger entries)",
+        )  # fmt: skip
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
@@ -88,6 +95,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{tolls.charges} E-ZPass tolls for the week before {as_of.isoformat()}.")
             if options["violations"]:
                 seed_demo_violations(as_of=as_of, seed=options["seed"])
+            if options["charges"]:
+                self._charges()
         if options["with_users"]:
             self._users()
         elapsed = time.perf_counter() - started
@@ -148,6 +157,16 @@ class Command(BaseCommand):
             f"History: {lived.weeks} weeks closed ({plan.periods[0].isoformat()} to {plan.periods[-1].isoformat()}), "
             f"{lived.repairs} repairs, {lived.loans} loans, {lived.trips} trips, {lived.payments} cashier payments, "
             f"{lived.dtrs} DTRs, voided {lived.voided or 'nothing'} ({time.perf_counter() - started:.2f} s)."
+        )
+
+    def _charges(self) -> None:
+        # Each deposit, charge and credit is its own durable write, after the fleet committed. They are
+        # ledger entries, which are never deleted: an option, so the plain fleet can be wiped and reseeded.
+        active = list(Lease.objects.filter(status=Lease.Status.ACTIVE).order_by("lease_number")[:100])
+        deposits = seed_demo_deposits(leases=active)
+        misc = seed_demo_charges(leases=active)
+        self.stdout.write(
+            f"{deposits} security deposits and {misc} misc charges and credits entered on the first leases."
         )
 
     def _users(self) -> None:

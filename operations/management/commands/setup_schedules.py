@@ -7,7 +7,7 @@ flags edited in the admin stay as they are.
 
 from django.core.management.base import BaseCommand
 
-from operations.jobs import SUNDAY_SCHEDULE, ensure_beat_schedule
+from operations.jobs import DAILY_SCHEDULE, SUNDAY_SCHEDULE, ensure_beat_schedule
 
 
 class Command(BaseCommand):
@@ -17,5 +17,5 @@ class Command(BaseCommand):
         created = ensure_beat_schedule()
         for task in created:
             self.stdout.write(f"Scheduled {task}.")
-        kept = len(SUNDAY_SCHEDULE) - len(created)
+        kept = len(SUNDAY_SCHEDULE) + len(DAILY_SCHEDULE) - len(created)
         self.stdout.write(self.style.SUCCESS(f"{len(created)} schedule(s) added, {kept} already present and kept."))
