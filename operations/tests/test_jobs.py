@@ -221,7 +221,7 @@ def test_the_weekly_close_runs_missing_postings_then_the_steps_in_order(shop, st
     assert [run.count for run in close] == [6, 2]
     assert first[0].parent == close[0] and first[2].parent is None and first[3].parent == close[0]
     assert [run.pk for run in second[:5]] == [run.pk for run in first[:5]]  # postings are not run again
-    assert (first[5].count, first[4].amount, first[4].details) == (1, Decimal("12.50"), {"step": "earnings"})
+    assert (first[5].count, first[5].amount, first[5].details) == (1, Decimal("12.50"), {"step": "earnings"})
     assert close[0].details["already_done"] == ["repairs.post_due_installments"]
 
 
@@ -252,7 +252,7 @@ def test_a_failing_step_stops_the_close_and_a_rerun_resumes_it(shop, steps):
         ("ledger.weekly_close.earnings", "SUCCEEDED"),
         ("ledger.weekly_close.dtrs", "SUCCEEDED"),
     ]
-    assert [run.status for run in resumed] == ["SUCCEEDED"] * 6
+    assert [run.status for run in resumed] == ["SUCCEEDED"] * 7
     assert JobRun.objects.filter(job="leases.post_due_installments").count() == 1
 
 

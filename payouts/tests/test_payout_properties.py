@@ -1,5 +1,6 @@
-"""Random weeks of charges, earnings, cashier credit, terminations, payout runs, ACH returns and voided
-checks (hypothesis). After every run is approved:
+"""Random weeks of charges, earnings, cashier credit, misc charges and credits to drivers, security
+deposits (at once or in installments, released early by a Controller), terminations, payout runs, ACH
+returns and voided checks (hypothesis). After every run is approved:
 
 - nobody is paid more than they are owed: each payout is at least the minimum and takes all the
   driver's money due (none left due), per driver paid out + still due + credit held = received −
@@ -18,12 +19,17 @@ from django.db import connection, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from charges.models import MiscChargeType
+from charges.services import misc_charge_create, misc_credit_create
+from deposits.models import Deposit
+from deposits.services import deposit_create, deposit_release
 from lease_schedules.services import lease_terminate
 from leases.models import Driver
 from ledger import services as ledger
 from ledger.due import due_by_driver
 from ledger.invariants import violations
 from ledger.models import Category, ObligationBalance, Posting, Receipt
+from operations.jobs import run_posting_job
 from payouts import services
 from payouts.models import Payout
 from payouts.tests.helpers import CHASE, at, close_week
@@ -38,6 +44,11 @@ week = st.fixed_dictionaries(
         ),
         "earnings": st.lists(st.tuples(driver, cents), max_size=3),
         "prepayment": st.none() | st.tuples(driver, cents),
+        "misc_charge": st.none() | st.tuples(driver, cents),
+        "misc_credit": st.none() | st.tuples(driver, cents),
+        # A deposit (amount, installments: 1 = at once) for a driver whose lease has none yet.
+        "deposit": st.none() | st.tuples(driver, cents, st.integers(min_value=1, max_value=3)),
+        "release": st.none() | driver,
         "terminate": st.none() | driver,
         "undo_first_payout": st.booleans(),
     }
@@ -106,6 +117,35 @@ def _run(weeks, fleet, people, monkeypatch):
                 lease=lease,
                 period=period,
             )
+        if plan["misc_charge"]:
+            who, amount = plan["misc_charge"]
+            misc_charge_create(
+                driver_id=leases[who].primary_driver_id,
+                lease_id=leases[who].pk,
+                charge_type_id=MiscChargeType.objects.order_by("pk").first().pk,
+                amount=amount,
+            )
+        if plan["misc_credit"]:
+            who, amount = plan["misc_credit"]
+            misc_credit_create(
+                driver_id=leases[who].primary_driver_id, lease_id=leases[who].pk, amount=amount, note="Goodwill"
+            )
+        if plan["deposit"] and not Deposit.objects.filter(lease=leases[plan["deposit"][0]]).exists():
+            who, amount, count = plan["deposit"]
+            if amount >= D("0.01") * count and leases[who].status == "ACTIVE":
+                deposit_create(
+                    driver_id=leases[who].primary_driver_id,
+                    lease_id=leases[who].pk,
+                    deposit_amount=amount,
+                    collection="AT_ONCE" if count == 1 else "INSTALLMENTS",
+                    installment_count=count if count > 1 else None,
+                    start_week="CURRENT",
+                )
+        if plan["release"] is not None:
+            deposit = Deposit.objects.filter(lease=leases[plan["release"]], released_at__isnull=True).first()
+            if deposit is not None:
+                deposit_release(deposit_id=deposit.deposit_id, reason="Released early by the Controller")
+        run_posting_job(source="deposits", period=period)
         if plan["prepayment"]:
             who, amount = plan["prepayment"]
             lease = leases[who]
