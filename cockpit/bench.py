@@ -24,7 +24,7 @@ from batpay.periods import current_period, period_end, previous_period
 from leases.models import Lease
 from ledger import selectors as ledger_selectors
 from ledger import services
-from operations.bench import Report, benchmark
+from operations.bench import BARE_FLEET, Report, benchmark
 from operations.bench.fleet import seed_plans
 from operations.jobs import run_posting_job
 
@@ -46,7 +46,7 @@ def _seed(report: Report, leases: int, rng: random.Random) -> None:
     for _ in range(WEEKS - 1):
         weeks.append(previous_period(weeks[-1]))
     with report.timed("seed") as t:
-        call_command("seed_demo", leases=leases, as_of=period_end(weeks[-1]), history_weeks=0, stdout=io.StringIO())
+        call_command("seed_demo", leases=leases, as_of=period_end(weeks[-1]), **BARE_FLEET, stdout=io.StringIO())
         fleet = list(Lease.objects.values_list("pk", "primary_driver_id", "weekly_rate"))
         # The Sunday job of each closed week posts the leases' installments (oldest week first).
         for period in reversed(weeks[1:]):

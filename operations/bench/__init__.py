@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 
 BENCHMARKS: dict[str, Callable[[Report], None]] = {}
 
+# seed_demo's options for a bare fleet: leases and their schedules, without the demo's weeks of history,
+# tolls, violations, deposits and misc charges, so each benchmark measures only what it adds.
+BARE_FLEET = {"history_weeks": 0, "no_tolls": True, "violations": False, "charges": False}
+
 
 def benchmark(name: str):
     def register(fn: Callable[[Report], None]) -> Callable[[Report], None]:

@@ -9,7 +9,7 @@ import io
 from django.core.management import call_command
 
 from lease_schedules.models import LeaseInstallment
-from operations.bench import Report, benchmark
+from operations.bench import BARE_FLEET, Report, benchmark
 from operations.demo_history import DEFAULT_WEEKS
 from statements.models import DriverTransactionReport, Trip
 
@@ -31,9 +31,7 @@ def demo_benchmark(report: Report) -> None:
 def demo_fleet_benchmark(report: Report) -> None:
     fleet = report.n(10_000)
     with report.timed("fleet") as seeded:
-        call_command(
-            "seed_demo", leases=fleet, history_weeks=0, verbosity=0, stdout=io.StringIO(), stderr=io.StringIO()
-        )
+        call_command("seed_demo", leases=fleet, **BARE_FLEET, verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
     installments = LeaseInstallment.objects.count()
     report.line(
         f"seed_demo --history-weeks 0: {fleet:,} leases with their schedules",

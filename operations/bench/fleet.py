@@ -25,7 +25,7 @@ from ledger.services import ObligationRow
 from loans.interest import loan_schedule
 from loans.models import Loan, LoanInstallment
 from loans.plan import LOANS
-from operations.bench import Report, benchmark
+from operations.bench import BARE_FLEET, Report, benchmark
 from operations.bench.ledger import raw_copy
 from operations.jobs import run_posting_job
 from plans.lifecycle import PlanStatus
@@ -155,9 +155,7 @@ def sunday_benchmark(report: Report) -> None:
     period = last_closed_period()
     leases, plans = report.n(10_000), report.n(10_000)
     with report.timed("seed_demo") as seeded:
-        call_command(
-            "seed_demo", leases=leases, as_of=period, history_weeks=0, stdout=io.StringIO(), stderr=io.StringIO()
-        )
+        call_command("seed_demo", leases=leases, as_of=period, **BARE_FLEET, stdout=io.StringIO(), stderr=io.StringIO())
     report.line(
         f"fleet: seed_demo {leases:,} leases with their schedules",
         f"{LeaseInstallment.objects.count():,} lease installments, {seeded['seconds']:.1f} s",

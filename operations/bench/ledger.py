@@ -14,7 +14,7 @@ from django.utils import timezone
 from leases.models import Lease
 from ledger import services
 from ledger.models import PRIORITY, ObligationBalance
-from operations.bench import Report, benchmark
+from operations.bench import BARE_FLEET, Report, benchmark
 
 PERIOD = dt.date(2025, 9, 28)
 FUTURE = dt.date(2025, 10, 26)
@@ -39,7 +39,7 @@ def demo_fleet(report: Report, leases: int) -> list[tuple[int, int, int, int]]:
             call_command(
                 "seed_demo",
                 leases=leases - Lease.objects.count(),
-                history_weeks=0,
+                **BARE_FLEET,
                 stdout=io.StringIO(),
                 stderr=io.StringIO(),
             )

@@ -21,7 +21,7 @@ from batpay.periods import last_closed_period, period_end
 from leases.models import Driver, Lease
 from ledger import services as ledger
 from ledger.categories import Category
-from operations.bench import Report, benchmark
+from operations.bench import BARE_FLEET, Report, benchmark
 from payouts import crypto, nacha, services
 from payouts.models import AccountType, BankAccount
 from statements.close import close_earnings
@@ -36,7 +36,14 @@ def bench_payouts(report: Report) -> None:
     period = last_closed_period()
     rng = random.Random(14)
     with report.timed("seed") as seeded:
-        call_command("seed_demo", leases=drivers, as_of=period_end(period), stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "seed_demo",
+            leases=drivers,
+            as_of=period_end(period),
+            **BARE_FLEET,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     report.rate("fleet: seed_demo leases", drivers, seeded["seconds"])
     leases = list(Lease.objects.select_related("primary_driver").order_by("pk"))
     ach = {lease.primary_driver_id for lease in leases if rng.random() < 2 / 3}

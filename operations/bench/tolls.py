@@ -7,7 +7,8 @@ report and the fleet (`DATASETS`): the E-ZPass one writes 100,000 toll rows as t
 them — most during a trip of their lease, some with no trip near, E-ZPass tags on a tenth of the
 cars, Congestion Relief Zone gantries, refunds, unknown plates — and times `import_tolls` (parse,
 COPY, attribution, insert) beside a raw COPY of the same file into a table without constraints
-(budget: under 30 s), then the Sunday task that charges them (`tolls.post_due`).
+(budget: under 30 s), then the Sunday task that charges them (`tolls.post_due`). The parking one imports
+20,000 DOF violations of the same week against the same fleet and trips (`operations.bench.violations`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from django.utils import timezone
 
 from batpay.periods import last_closed_period, local_instant, local_zone, period_end
 from leases.models import Lease
-from operations.bench import Report, benchmark
+from operations.bench import BARE_FLEET, Report, benchmark
+from operations.bench.violations import VIOLATIONS, violations_dataset
 from statements.models import TripImport
 from tolls.imports import COLUMNS, import_tolls
 from tolls.models import Toll, TollTag
@@ -71,8 +73,14 @@ def fleet_with_trips(report: Report, rng: random.Random) -> BenchFleet:
     period = last_closed_period()
     leases = report.n(10_000)
     with report.timed("seed_demo") as seeded:
-        call_command("seed_demo", leases=leases, as_of=period_end(period), no_tolls=True, stdout=io.StringIO(),
-                     stderr=io.StringIO())  # fmt: skip
+        call_command(
+            "seed_demo",
+            leases=leases,
+            as_of=period_end(period),
+            **BARE_FLEET,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     report.rate("fleet: seed_demo leases (in force on the week's Saturday)", leases, seeded["seconds"])
     fleet = []
     for lease in Lease.objects.select_related("vehicle").prefetch_related("additional_drivers").order_by("pk"):
@@ -219,8 +227,15 @@ def tolls_dataset(report: Report, fleet: BenchFleet, rng: random.Random) -> None
         )
 
 
-# The violations' dataset joins here: each takes (report, fleet, rng) and prints its own figures.
-DATASETS: list[Callable[[Report, BenchFleet, random.Random], None]] = [tolls_dataset]
+def parking_dataset(report: Report, fleet: BenchFleet, rng: random.Random) -> None:
+    """20,000 parking violations of the same week against the same fleet and trips (`bench violations`)."""
+    plates = list(Lease.objects.filter(pk__in=[lease.lease_id for lease in fleet.leases]).values_list(
+        "vehicle__plate_number", flat=True))  # fmt: skip
+    violations_dataset(report, plates=plates, period=fleet.period, count=report.n(VIOLATIONS))
+
+
+# Each takes (report, fleet, rng) and prints its own figures.
+DATASETS: list[Callable[[Report, BenchFleet, random.Random], None]] = [tolls_dataset, parking_dataset]
 
 
 @benchmark("tolls")

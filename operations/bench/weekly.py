@@ -25,7 +25,7 @@ from batpay.periods import last_closed_period, local_instant, local_zone, period
 from leases.models import Lease
 from ledger import services
 from ledger.categories import Category
-from operations.bench import Report, benchmark
+from operations.bench import BARE_FLEET, Report, benchmark
 from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.models import DriverTransactionReport
@@ -44,7 +44,7 @@ def _fleet(report: Report, leases: int, period: dt.date) -> list[tuple]:
             "seed_demo",
             leases=leases,
             as_of=period_end(period),
-            history_weeks=0,
+            **BARE_FLEET,
             stdout=io.StringIO(),
             stderr=io.StringIO(),
         )
