@@ -1491,6 +1491,8 @@ def reverse_payout(*, key: str, description: str, reason: str, actor=None) -> li
                 },
             )
     return reversals
+
+
 # --- credit to a driver, and what is held back for them (misc credits, security deposits) ------
 
 _NOT_TAXES = ~Q(category=Category.TAXES)

@@ -133,7 +133,7 @@ def test_finance_dashboard_sunday_run_and_loan_preview(page, live_server, histor
     page.fill("input[name=loan_amount]", "1200.00")
     page.fill("input[name=interest_rate]", "10")
     page.fill("input[name=loan_date]", "2025-10-15")
-    page.fill("input[name=start_week]", "NEXT")
+    page.select_option("select[name=start_week_0]", "NEXT")
     page.click("input[name=_preview]")
     preview = page.inner_text("#schedule-preview")
     assert "Schedule preview" in preview and ("1,200.00" in preview or "1200.00" in preview)

@@ -133,8 +133,8 @@ def test_with_users_adds_one_user_per_role_once(settings):
     assert not Lease.objects.exists()
 
 
-def test_with_charges_agrees_deposits_and_enters_misc_charges_and_credits():
-    output = seed(leases=12, with_charges=True)
+def test_the_demo_agrees_deposits_and_enters_misc_charges_and_credits():
+    output = seed(leases=12)
 
     assert "12 security deposits and 12 misc charges and credits" in output
     assert Deposit.objects.count() == 12 and Deposit.objects.filter(collection="AT_ONCE").count() == 4

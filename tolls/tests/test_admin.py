@@ -79,7 +79,7 @@ def test_managers_neither_upload_nor_reassign(login, fleet):
     assert client.get(UPLOAD).status_code == 403
     assert client.get(TOLLS).status_code == 200
     actions = client.get(TOLLS).context["action_form"].fields["action"].choices
-    assert {name for name, _ in actions} == {"", "export_xlsx", "export_csv"}
+    assert {name for name, _ in actions} == {"", "export_xlsx", "export_csv", "export_pdf"}
 
 
 def test_finance_reassigns_selected_tolls_with_a_reason(login, fleet):

@@ -62,7 +62,7 @@ def test_the_weekly_close_makes_sure_the_tolls_are_charged(pending):
 
 
 def test_run_now_offers_it_and_metrics_count_it(pending, client, make_user):
-    assert ("tolls.post_due", "tolls.post_due") in RunJobForm().fields["job"].choices
+    assert ("tolls.post_due", "Post due E-ZPass tolls") in RunJobForm().fields["job"].choices
     client.force_login(make_user(superuser=True))
     before = client.get("/metrics").content.decode()
     assert 'batpay_tolls{kind="CHARGE",status="PENDING"} 2.0' in before

@@ -145,7 +145,7 @@ class ReassignSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class ReverseSerializer(serializers.Serializer):
+class ViolationReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 

@@ -15,7 +15,6 @@ from violations import imports, selectors, services
 from violations.api.filters import TlcSummonsFilter, ViolationFilter
 from violations.api.serializers import (
     ReassignSerializer,
-    ReverseSerializer,
     TlcDispositionSerializer,
     TlcSummonsCreateSerializer,
     TlcSummonsDetailSerializer,
@@ -26,6 +25,7 @@ from violations.api.serializers import (
     ViolationImportDetailSerializer,
     ViolationImportSerializer,
     ViolationImportUploadSerializer,
+    ViolationReverseSerializer,
     ViolationSerializer,
 )
 from violations.exports import TLC_COLUMNS, VIOLATION_COLUMNS
@@ -72,7 +72,7 @@ def _get(queryset: QuerySet, pk, what: str):
     reverse=extend_schema(
         summary="Reverse a violation's charges (Controllers)",
         description="Voids every live charge of the summons with the reason; it then waits for review.",
-        request=ReverseSerializer,
+        request=ViolationReverseSerializer,
         responses=ViolationDetailSerializer,
     ),
     reassign=extend_schema(
@@ -121,7 +121,7 @@ class ViolationViewSet(_Exporting, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     @action(detail=True, methods=["post"])
     def reverse(self, request, *args, **kwargs):
-        serializer = ReverseSerializer(data=request.data)
+        serializer = ViolationReverseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         violation = services.violation_reverse(
             violation_id=int(kwargs["pk"]), actor=request.user, **serializer.validated_data
