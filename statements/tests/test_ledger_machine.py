@@ -13,7 +13,7 @@ After every step:
   fresh read of its week;
 - Σ receipts = Σ applied + Σ unapplied + Σ refunded.
 
-`make test` runs 300 examples; `-m slow` runs 5,000 (docs/rules.md gives the timings).
+`make test` runs 100 examples; `-m slow` runs 5,000 (docs/rules.md gives the timings).
 """
 
 from __future__ import annotations
@@ -334,7 +334,7 @@ def run_machine(*, examples: int, fleet_factory, actor, monkeypatch) -> None:
 
 
 def test_ledger_and_weekly_close_state_machine(fleet, finance, monkeypatch):
-    run_machine(examples=300, fleet_factory=fleet, actor=finance, monkeypatch=monkeypatch)
+    run_machine(examples=100, fleet_factory=fleet, actor=finance, monkeypatch=monkeypatch)
 
 
 @pytest.mark.slow
