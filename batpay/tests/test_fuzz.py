@@ -78,7 +78,7 @@ class Budget:
     stateful_steps: int
 
 
-# About 1,400 requests, under a minute on a busy 2-core machine; SLOW about 20,000 in ten minutes.
+# About 2,500 requests, a minute and a half on the 2-core machine; SLOW about 20,000 in ten minutes.
 FAST = Budget(coverage_mode="positive", coverage_skips=("PATCH",), fuzz_examples=4, stateful_scenarios=15,
               stateful_steps=6)  # fmt: skip
 SLOW = Budget(coverage_mode="all", coverage_skips=(), fuzz_examples=150, stateful_scenarios=300, stateful_steps=12)
