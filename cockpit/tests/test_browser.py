@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from batpay.testing import REQUIRE_SERVICES
 from cockpit.tests.conftest import W1
 from ledger.models import Posting, Receipt
+from repairs.models import RepairInvoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +107,7 @@ def pdf_text(page, url: str) -> str:
     return "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages)
 
 
-def test_finance_dashboard_sunday_run_and_loan_preview(page, live_server, history, users, today):
+def test_finance_dashboard_sunday_run_and_loan_and_repair_previews(page, live_server, history, users, today):
     log_in(page, live_server, "finance")
     assert page.inner_text("#panel-outstanding .figure a") == "820.00"
     assert "Sunday run" in page.inner_text("#panel-sunday")
@@ -137,6 +138,29 @@ def test_finance_dashboard_sunday_run_and_loan_preview(page, live_server, histor
     page.click("input[name=_preview]")
     preview = page.inner_text("#schedule-preview")
     assert "Schedule preview" in preview and ("1,200.00" in preview or "1200.00" in preview)
+
+    # A repair entry with its schedule preview, starting next week: nothing saved.
+    repairs_before = RepairInvoice.objects.count()
+    page.goto(f"{live_server.url}/admin/repairs/repairinvoice/add/")
+    page.evaluate(
+        """([driver, lease]) => {
+            for (const [name, value] of [["driver", driver], ["lease", lease]]) {
+                const select = document.querySelector(`select[name=${name}]`);
+                select.add(new Option(String(value), String(value), true, true));
+            }
+        }""",
+        [lease.primary_driver_id, lease.pk],
+    )
+    page.fill("input[name=invoice_number]", "W-BROWSER-1")
+    page.fill("input[name=invoice_date]", "2025-10-15")
+    page.select_option("select[name=workshop_type]", "EXTERNAL")
+    page.fill("[name=repair_description]", "Brake pads")
+    page.fill("input[name=repair_amount]", "900.00")
+    page.select_option("select[name=start_week_0]", "NEXT")
+    page.click("input[name=_preview]")
+    preview = page.inner_text("#schedule-preview")
+    assert "Schedule preview" in preview and "900.00" in preview.replace(",", "")
+    assert RepairInvoice.objects.count() == repairs_before
 
 
 def test_finance_runs_a_job_now(page, live_server, history, users):
