@@ -21,6 +21,7 @@ from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from batpay.identifiers import next_numbers, yearly_id
 from batpay.money import ZERO, to_money
+from batpay.pdf import render_pdf
 from batpay.periods import clean_date, period_end
 from batpay.steps import Progress
 from leases.models import Driver
@@ -640,13 +641,8 @@ def positive_pay_csv(run: PayoutRun) -> str:
 
 def check_register_pdf(run: PayoutRun) -> bytes:
     """The run's check register: one stub per check, with the statements (DTR numbers) it pays."""
-    from django.template.loader import render_to_string
-    from weasyprint import HTML
-
-    from statements.pdf import FONT_DIR
-
     payouts = checks(run)
-    html = render_to_string(
+    return render_pdf(
         "payouts/check_register.html",
         {
             "run": run,
@@ -655,7 +651,5 @@ def check_register_pdf(run: PayoutRun) -> bytes:
             "company": settings.COMPANY_NAME,
             "address": settings.COMPANY_ADDRESS,
             "issued": timezone.localtime(run.approved_at).date(),
-            "font_dir": FONT_DIR.as_uri(),
         },
     )
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
