@@ -6,6 +6,8 @@ own checks or only the database.
 - `storable(text)`: a cell as it can be kept for review. PostgreSQL refuses NUL in text and in
   jsonb, and a lone surrogate cannot be encoded at all; each becomes U+FFFD, the character the
   file's decoder already puts for bytes that are not UTF-8.
+- `column_order(header, columns, described=…)`: where each named column is in a file whose columns may come
+  in any order and case (extra ones ignored); a missing or repeated one refuses the whole file.
 - `write_or_isolate(items, write)`: one bulk write in a savepoint, the fast path of a good file;
   if the database refuses it, the halves are tried the same way down to single items, and the
   refused ones come back with the database's reason while the others are written. k bad rows
@@ -20,6 +22,8 @@ from typing import TypeVar
 
 import psycopg
 from django.db import DataError, IntegrityError, transaction
+
+from batpay.errors import InvalidInput
 
 T = TypeVar("T")
 REPLACEMENT = "\ufffd"
@@ -80,3 +84,31 @@ def write_or_isolate(items: Sequence[T], write: Callable[[Sequence[T]], object])
             return [(items[0], refusal_reason(exc))]
     middle = len(items) // 2
     return write_or_isolate(items[:middle], write) + write_or_isolate(items[middle:], write)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _column_key(name: str) -> str:
+    return _SPACES.sub(" ", name.strip().lower())
+
+
+def column_order(header: Sequence[str] | None, columns: Sequence[str], *, described: str) -> list[int]:
+    """Where each of `columns` is in a file's first line: any order, any case and spacing, a byte-order mark
+    dropped, other columns ignored. A missing or repeated column refuses the whole file (a 400 naming
+    `file`): "The first line must name <described> (A, B, …): missing B."."""
+    names = [_column_key(name) for name in (header or [])]
+    if names and names[0].startswith("\ufeff"):
+        names[0] = names[0].lstrip("\ufeff")
+    keys = [_column_key(name) for name in columns]
+    missing = [name for name, key in zip(columns, keys, strict=True) if key not in names]
+    repeated = sorted({name for name, key in zip(columns, keys, strict=True) if names.count(key) > 1})
+    if missing or repeated:
+        problems = [
+            f"{what} {', '.join(found)}" for what, found in (("missing", missing), ("repeated", repeated)) if found
+        ]
+        raise InvalidInput(
+            f"The first line must name {described} ({', '.join(columns)}): {'; '.join(problems)}.",
+            fields={"file": f"Columns: {'; '.join(problems)}."},
+        )
+    return [names.index(key) for key in keys]

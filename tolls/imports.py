@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from batpay.audit import audit
 from batpay.errors import InvalidInput
-from batpay.imports import storable, write_or_isolate
+from batpay.imports import column_order, storable, write_or_isolate
 from batpay.imports import text_problem as cell_problem
 from batpay.money import ZERO, MoneyInputError, parse_money
 from batpay.periods import OutsideCalendar, date_problem, local_instant, period_start
@@ -77,33 +77,12 @@ _PLATE = re.compile(r"(?:([A-Z]{2})\s+)?([A-Z0-9][A-Z0-9 -]{0,11})")
 _SPACES = re.compile(r"\s+")
 
 
-def _key(name: str) -> str:
-    return _SPACES.sub(" ", name.strip().lower())
-
-
-_KEYS = {_key(name): name for name in COLUMNS}
 _LIMITS = {"Agency": 32, "Entry Plaza": 64, "Exit Plaza": 64, "Class": 16}
 
 
 def header_order(row: list[str] | None) -> list[int]:
-    """Where each column is in the file. Extra columns are ignored; a missing or repeated one
-    refuses the file (400)."""
-    names = [_key(name) for name in (row or [])]
-    if names and names[0].startswith("\ufeff"):
-        names[0] = names[0].lstrip("\ufeff")
-    missing = [name for key, name in _KEYS.items() if key not in names]
-    repeated = sorted({_KEYS[key] for key in names if key in _KEYS and names.count(key) > 1})
-    if missing or repeated:
-        problems = []
-        if missing:
-            problems.append(f"missing {', '.join(missing)}")
-        if repeated:
-            problems.append(f"repeated {', '.join(repeated)}")
-        raise InvalidInput(
-            f"The first line must name the E-ZPass export's columns ({', '.join(COLUMNS)}): {'; '.join(problems)}.",
-            fields={"file": f"Columns: {'; '.join(problems)}."},
-        )
-    return [names.index(key) for key in _KEYS]
+    """Where each column is in the file (`batpay.imports.column_order`)."""
+    return column_order(row, COLUMNS, described="the E-ZPass export's columns")
 
 
 # An export repeats the same dates, times, amounts and plates on thousands of rows: each distinct

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from batpay.audit import AuditAction, audit
 from batpay.errors import InvalidInput
-from batpay.imports import storable, write_or_isolate
+from batpay.imports import column_order, storable, write_or_isolate
 from batpay.imports import text_problem as file_text_problem
 from batpay.money import ZERO, MoneyInputError, max_transaction_amount, parse_money
 from batpay.periods import date_problem, local_instant, period_start
@@ -283,24 +283,8 @@ def check_row(values: dict[str, str], line: int, today: dt.date) -> tuple[Row | 
 
 
 def header_order(row: list[str] | None) -> list[int]:
-    """Where each column is in the file: any order, any case; other columns are ignored."""
-    names = [name.strip().lower() for name in (row or [])]
-    if names and names[0].startswith("\ufeff"):
-        names[0] = names[0].lstrip("\ufeff")
-    wanted = [name.lower() for name in COLUMNS]
-    missing = [name for name, low in zip(COLUMNS, wanted, strict=True) if low not in names]
-    repeated = sorted({name for name in names if name in wanted and names.count(name) > 1})
-    if missing or repeated:
-        problems = []
-        if missing:
-            problems.append(f"missing {', '.join(missing)}")
-        if repeated:
-            problems.append(f"repeated {', '.join(repeated)}")
-        raise InvalidInput(
-            f"The first line must name the columns {', '.join(COLUMNS)}: {'; '.join(problems)}.",
-            fields={"file": f"Columns: {'; '.join(problems)}."},
-        )
-    return [names.index(low) for low in wanted]
+    """Where each column is in the file (`batpay.imports.column_order`)."""
+    return column_order(row, COLUMNS, described="the DOF data set's columns")
 
 
 # --- the set-based part ----------------------------------------------------------------------------
