@@ -11,7 +11,6 @@ from django.db.models import Q
 
 from batpay.money import money_field
 
-
 # The standard types (migration 0002 seeds them; charges.apps makes them exist again after a flush).
 MISC_CHARGE_TYPES = (
     ("Lost key", "A replacement for a lost vehicle key."),

@@ -7,8 +7,8 @@ class ViolationsConfig(AppConfig):
     verbose_name = "Violations and summonses"
 
     def ready(self) -> None:
-        from violations import metrics  # noqa: F401  (registers the /metrics collector)
         from batpay.reference import reference_rows
+        from violations import metrics  # noqa: F401  (registers the /metrics collector)
         from violations.models import TLC_VIOLATION_TYPES
 
         types = reference_rows("violations", "TlcViolationType", [{"name": name} for name in TLC_VIOLATION_TYPES])
