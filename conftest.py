@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test.utils import override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from knox.models import AuthToken
@@ -15,6 +16,14 @@ hypothesis_settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 hypothesis_settings.load_profile("batpay")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _media_of_this_run(tmp_path_factory):
+    """Files the tests store (DTR PDFs, receipt scans, exports) go to a folder of this run — of this
+    worker, when the suite runs in parallel (pytest-xdist) — never to the machine's .data/media."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @pytest.fixture(autouse=True)

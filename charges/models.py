@@ -11,6 +11,15 @@ from django.db.models import Q
 
 from batpay.money import money_field
 
+# The standard types (migration 0002 seeds them; charges.apps makes them exist again after a flush).
+MISC_CHARGE_TYPES = (
+    ("Lost key", "A replacement for a lost vehicle key."),
+    ("Cleaning", "Cleaning the vehicle beyond normal wear."),
+    ("Accident deductible", "The driver's share of an accident repair."),
+    ("Lost equipment", "Meter, camera or partition not returned."),
+    ("Administrative fee", "Paperwork the driver asked for."),
+)
+
 
 class MiscChargeType(models.Model):
     """What a charge is for (Lost key, Cleaning, …): a list Finance keeps in the admin."""

@@ -233,6 +233,10 @@ class Disposition(models.TextChoices):
     DISMISSED = "DISMISSED", "Dismissed"
 
 
+# The standard types (migration 0002 seeds them; violations.apps makes them exist again after a flush).
+TLC_VIOLATION_TYPES = ("Failure to Inspect", "Failure to Comply", "Reinspection Fee", "Directive", "Enforcement Action")
+
+
 class TlcViolationType(models.Model):
     """The kinds of TLC summons, a list Finance keeps in the admin."""
 
