@@ -4,6 +4,10 @@ Everything is read from postings by effective date, the way `ledger.selectors.ba
 reads: prior balance = what was owed at the end of the day before the period began; charges and
 payments = postings effective within the period; balance carried forward = prior + charges −
 paid. Snapshots are built set-based: a handful of queries for a batch of leases, whatever its size.
+
+Only the balances open now or with a posting from the period's Sunday on are read (a balance owed
+at the start of the period and closed now was closed by such a posting), so the cost per lease
+follows what the lease owes and did this week, not how many weeks of history it has.
 """
 
 from __future__ import annotations
@@ -38,22 +42,27 @@ def _money(value: Decimal) -> str:
 # --- which leases get a DTR ---------------------------------------------------------------------
 
 
-def leases_due_a_dtr(*, period: dt.date) -> list[int]:
+def leases_due_a_dtr(*, period: dt.date, lease_range: tuple[int, int] | None = None) -> list[int]:
     """Every lease in force during the period (not CANCELLED, its dates overlap the week), and any
-    other lease with trips or ledger activity in it (a lease ended earlier with a late charge)."""
+    other lease with trips or ledger activity in it (a lease ended earlier with a late charge).
+    Only those with lo <= id <= hi when `lease_range` is (lo, hi)."""
     start, end = period, period_end(period)
+    lo, hi = lease_range or (None, None)
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT id FROM leases_lease
+            WITH shard AS (SELECT COALESCE(%(lo)s, 0) AS lo, COALESCE(%(hi)s, 9223372036854775807) AS hi)
+            SELECT id FROM leases_lease, shard
             WHERE status <> 'CANCELLED' AND start_date <= %(end)s AND (end_date IS NULL OR end_date >= %(start)s)
+              AND id BETWEEN shard.lo AND shard.hi
             UNION
-            SELECT lease_id FROM ledger_posting WHERE effective_date BETWEEN %(start)s AND %(end)s
+            SELECT lease_id FROM ledger_posting, shard
+            WHERE effective_date BETWEEN %(start)s AND %(end)s AND lease_id BETWEEN shard.lo AND shard.hi
             UNION
-            SELECT lease_id FROM ledger_trip WHERE period = %(start)s
+            SELECT lease_id FROM ledger_trip, shard WHERE period = %(start)s AND lease_id BETWEEN shard.lo AND shard.hi
             ORDER BY 1
             """,
-            {"start": start, "end": end},
+            {"start": start, "end": end, "lo": lo, "hi": hi},
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -61,7 +70,13 @@ def leases_due_a_dtr(*, period: dt.date) -> list[int]:
 # --- snapshots ----------------------------------------------------------------------------------
 
 _LINES_SQL = """
-SELECT p.lease_id, b.id, b.category, b.source_reference, b.description, b.due_period, b.original_amount,
+WITH listed AS (
+    SELECT id FROM ledger_obligationbalance WHERE status = 'OPEN' AND lease_id = ANY(%(leases)s)
+    UNION
+    SELECT obligation_id FROM ledger_posting
+    WHERE lease_id = ANY(%(leases)s) AND effective_date >= %(start)s AND obligation_id IS NOT NULL
+)
+SELECT b.lease_id, b.id, b.category, b.source_reference, b.description, b.due_period, b.original_amount,
        b.driver_id,
        COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s), 0) AS prior,
        COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NULL), 0) AS charges,
@@ -73,14 +88,14 @@ SELECT p.lease_id, b.id, b.category, b.source_reference, b.description, b.due_pe
        COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NOT NULL
                                         AND p.receipt_id IS NOT NULL), 0) AS payments_reversed,
        bool_or(p.reverses_id IS NOT NULL AND p.receipt_id IS NULL) AS charge_voided
-FROM ledger_posting p
-JOIN ledger_obligationbalance b ON b.id = p.obligation_id
+FROM listed
+JOIN ledger_obligationbalance b ON b.id = listed.id
+JOIN ledger_posting p ON p.obligation_id = b.id AND p.effective_date <= %(end)s
 LEFT JOIN ledger_receipt r ON r.id = p.receipt_id
 CROSS JOIN LATERAL (SELECT CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END AS amount) s
-WHERE p.lease_id = ANY(%(leases)s) AND p.effective_date <= %(end)s
-GROUP BY p.lease_id, b.id
+GROUP BY b.lease_id, b.id
 HAVING SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s) <> 0 OR bool_or(p.effective_date >= %(start)s)
-ORDER BY p.lease_id, b.priority, b.due_period, b.id
+ORDER BY b.lease_id, b.priority, b.due_period, b.id
 """
 
 # What the week's lines say in words: voids, late charges, and payments other than this week's
@@ -277,8 +292,11 @@ def _snapshot(
         ),
         ZERO,
     )
+    by_category: dict[str, list[_Line]] = defaultdict(list)
+    for line in lines:
+        by_category[line.category].append(line)
     for category in Category:
-        members = [line for line in lines if line.category == category.value]
+        members = by_category.get(category.value, ())
         entries = []
         sums = dict.fromkeys(totals, ZERO)
         for line in members:
