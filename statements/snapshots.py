@@ -205,17 +205,12 @@ class _Line:
 def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, dict]:
     """The DTR content of each lease for the period, as plain JSON (money as "0.00" strings).
 
-    Seven queries for the whole batch: leases, additional drivers, balance lines, earnings, trips, payouts,
-    deposits held.
+    Seven queries for the whole batch: leases with their drivers, balance lines, events, earnings, trips,
+    payouts, deposits held.
     """
     start, end = period, period_end(period)
     params = {"start": start, "end": end, "leases": list(lease_ids)}
-    leases = {
-        lease.pk: lease
-        for lease in Lease.objects.filter(pk__in=lease_ids)
-        .select_related("primary_driver", "vehicle", "medallion")
-        .prefetch_related("additional_drivers")
-    }
+    leases = _leases(params)
     lines: dict[int, list[_Line]] = defaultdict(list)
     events: dict[int, list[dict]] = defaultdict(list)
     earnings: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
@@ -260,7 +255,73 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
     }
 
 
-def _person(driver) -> dict:
+@dataclass(frozen=True)
+class _Driver:
+    pk: int
+    full_name: str
+    tlc_license_number: str
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """What a DTR's header says of the lease, read in one query with its drivers, vehicle and medallion."""
+
+    pk: int
+    lease_number: str
+    lease_type: str
+    start_date: dt.date
+    end_date: dt.date | None
+    primary_driver: _Driver
+    additional: list[_Driver]
+    vehicle: dict
+    medallion: dict
+
+    @property
+    def primary_driver_id(self) -> int:
+        return self.primary_driver.pk
+
+
+_LEASES_SQL = """
+SELECT l.id, l.lease_number, l.lease_type, l.start_date, l.end_date,
+       d.id, d.first_name || ' ' || d.last_name, d.tlc_license_number,
+       v.id, v.vin, v.plate_number, v.year || ' ' || v.make || ' ' || v.model, m.id, m.number,
+       COALESCE((SELECT array_agg(ARRAY[a.id::text, a.first_name || ' ' || a.last_name, a.tlc_license_number]
+                                  ORDER BY a.id)
+                 FROM leases_lease_additional_drivers x JOIN leases_driver a ON a.id = x.driver_id
+                 WHERE x.lease_id = l.id), '{}')
+FROM leases_lease l
+JOIN leases_driver d ON d.id = l.primary_driver_id
+JOIN leases_vehicle v ON v.id = l.vehicle_id
+JOIN leases_medallion m ON m.id = l.medallion_id
+WHERE l.id = ANY(%(leases)s)
+"""
+
+
+def _leases(params) -> dict[int, _Lease]:
+    with connection.cursor() as cursor:
+        cursor.execute(_LEASES_SQL, params)
+        rows = cursor.fetchall()
+    return {
+        pk: _Lease(
+            pk=pk,
+            lease_number=number,
+            lease_type=lease_type,
+            start_date=start,
+            end_date=end,
+            primary_driver=_Driver(driver_id, driver_name, license_),
+            additional=[_Driver(int(a_id), a_name, a_license) for a_id, a_name, a_license in additional],
+            vehicle={"id": vehicle_id, "vin": vin, "plate": plate, "description": description},
+            medallion={"id": medallion_id, "number": medallion},
+        )
+        for (pk, number, lease_type, start, end, driver_id, driver_name, license_, vehicle_id, vin, plate,
+             description, medallion_id, medallion, additional) in rows
+    }  # fmt: skip
+
+
+_LEASE_TYPES = dict(Lease.Type.choices)
+
+
+def _person(driver: _Driver) -> dict:
     return {"id": driver.pk, "name": driver.full_name, "tlc_license": driver.tlc_license_number}
 
 
@@ -276,7 +337,7 @@ def _snapshot(
     payouts,
     deposit_held,
 ) -> dict:
-    additional = sorted(lease.additional_drivers.all(), key=lambda d: d.pk)
+    additional = lease.additional
     drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
     card_earnings, unapplied, returned = earnings
     categories = []
@@ -347,19 +408,14 @@ def _snapshot(
         "lease": {
             "id": lease.pk,
             "number": lease.lease_number,
-            "type": lease.get_lease_type_display(),
+            "type": _LEASE_TYPES.get(lease.lease_type, lease.lease_type),
             "start_date": lease.start_date.isoformat(),
             "end_date": lease.end_date.isoformat() if lease.end_date else None,
         },
         "driver": _person(lease.primary_driver),
         "additional_drivers": [_person(d) for d in additional],
-        "vehicle": {
-            "id": lease.vehicle.pk,
-            "vin": lease.vehicle.vin,
-            "plate": lease.vehicle.plate_number,
-            "description": f"{lease.vehicle.year} {lease.vehicle.make} {lease.vehicle.model}",
-        },
-        "medallion": {"id": lease.medallion.pk, "number": lease.medallion.number},
+        "vehicle": dict(lease.vehicle),
+        "medallion": dict(lease.medallion),
         "trips": _trips(trips, drivers),
         "card_earnings": _money(card_earnings),
         "categories": categories,
