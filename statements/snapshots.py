@@ -255,6 +255,15 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
     }
 
 
+# Every category is on every DTR, in payment priority order; most of a lease's are empty.
+_CATEGORIES = [(category.value, str(category.label)) for category in Category]
+_FIGURES = (
+    "prior_balance", "charges", "paid", "paid_from_earnings", "paid_other", "payments_reversed",
+    "balance_carried_forward",
+)  # fmt: skip
+_NOTHING = dict.fromkeys(_FIGURES, "0.00")
+
+
 @dataclass(frozen=True)
 class _Driver:
     pk: int
@@ -341,23 +350,15 @@ def _snapshot(
     drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
     card_earnings, unapplied, returned = earnings
     categories = []
-    totals = dict.fromkeys(
-        (
-            "prior_balance",
-            "charges",
-            "paid",
-            "paid_from_earnings",
-            "paid_other",
-            "payments_reversed",
-            "balance_carried_forward",
-        ),
-        ZERO,
-    )
+    totals = dict.fromkeys(_FIGURES, ZERO)
     by_category: dict[str, list[_Line]] = defaultdict(list)
     for line in lines:
         by_category[line.category].append(line)
-    for category in Category:
-        members = by_category.get(category.value, ())
+    for code, label in _CATEGORIES:
+        members = by_category.get(code)
+        if not members:
+            categories.append({"category": code, "label": label, **_NOTHING, "lines": []})
+            continue
         entries = []
         sums = dict.fromkeys(totals, ZERO)
         for line in members:
@@ -392,12 +393,7 @@ def _snapshot(
         for key, value in sums.items():
             totals[key] += value
         categories.append(
-            {
-                "category": category.value,
-                "label": category.label,
-                **{key: _money(value) for key, value in sums.items()},
-                "lines": entries,
-            }
+            {"category": code, "label": label, **{key: _money(value) for key, value in sums.items()}, "lines": entries}
         )
     subtotal = totals["charges"]
     return {
