@@ -72,6 +72,8 @@ def _issue(
     A lease that has a DTR of the period by the time the rows are written (a concurrent run got
     there first) is left out, unless its DTR is being replaced."""
     snapshots = build_snapshots(period=period, lease_ids=lease_ids)
+    # Serialised before the turn below is taken: other batches wait only for the rows to be written.
+    texts = {lease_id: json.dumps(snapshot, separators=(",", ":")) for lease_id, snapshot in snapshots.items()}
     replacing = replacing or {}
     with connection.cursor() as cursor:
         # From here to the commit, batches of every period take turns: numbers are gap-free, and a
@@ -118,7 +120,7 @@ def _issue(
                         period,
                         previous.version + 1 if previous else 1,
                         DTR.Status.ISSUED.value,
-                        json.dumps(snapshot, separators=(",", ":")),
+                        texts[lease_id],
                         snapshot["card_earnings"],
                         snapshot["subtotal_of_deductions"],
                         totals["prior_balance"],

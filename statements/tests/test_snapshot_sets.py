@@ -4,9 +4,11 @@ grows neither with the batch nor with the weeks of history."""
 
 import datetime as dt
 import random
+import threading
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from batpay.errors import InvalidInput
@@ -168,3 +170,36 @@ def test_queries_per_batch_grow_neither_with_leases_nor_with_history(
     assert summary.generated == leases
     with django_assert_max_num_queries(8):
         build_snapshots(period=period, lease_ids=[lease.pk for lease in fleet_leases])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_issue_each_lease_once_with_gap_free_numbers(fleet):
+    leases = [fleet.lease() for _ in range(7)]
+    ids = sorted(lease.pk for lease in leases)
+    close_earnings(period=P1)
+    # The period's first DTR: the runs below need not wait for the period's lock, only for each
+    # other's turn to write.
+    generate_dtrs(period=P1, lease_range=(ids[0], ids[0]), render=False)
+    start = threading.Barrier(2)
+    summaries, errors = [], []
+
+    def run():
+        try:
+            start.wait()
+            summaries.append(generate_dtrs(period=P1, render=False, batch_size=2))
+        except BaseException as exc:  # noqa: BLE001 — reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert sum(summary.generated for summary in summaries) == 6
+    assert sorted(DTR.objects.values_list("lease_id", flat=True)) == ids
+    year = timezone.localdate().year
+    assert sorted(DTR.objects.values_list("dtr_number", flat=True)) == [f"DTR-{year}-{n:06d}" for n in range(1, 8)]
