@@ -6,11 +6,17 @@ the ledger itself was changed for that week — e.g. an installment of a past we
 DTR is written once (the database refuses changes, ledger migration 0004); a wrong one is voided
 with a reason and replaced by a new version with a new number. Its PDF (`statements.pdf`) is
 rendered after commit by a Celery task (`statements.tasks`).
+
+The weekly run can be split by ranges of lease ids (`lease_range`) over parallel workers. Batches
+of one period do not wait for each other: only the period's first batch holds the period's lock
+(see `_lock_period`), and what they share — the numbering and the check that a lease has no DTR
+yet — is held only while the batch's rows are written (`_issue`), not while its snapshots are read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,34 +46,95 @@ RENDER_CHUNK = 25
 # --- issuing ------------------------------------------------------------------------------------
 
 
-def _issue(*, period: dt.date, lease_ids: Sequence[int], actor, replacing: dict[int, DTR] | None = None) -> list[DTR]:
-    """Write the DTRs of these leases (inside the caller's transaction): snapshot, number, row."""
+@dataclass(frozen=True)
+class Issued:
+    """A DTR just written: what the run and its audit need, without reading the row back."""
+
+    pk: int
+    dtr_number: str
+    lease_id: int
+    card_earnings: Decimal
+    total_due_to_driver: Decimal
+
+
+# Every column a new DTR row sets (the others are NULL); written with COPY in this order.
+_COLUMNS = (
+    "id", "dtr_number", "lease_id", "driver_id", "period", "version", "status", "snapshot", "card_earnings",
+    "subtotal_of_deductions", "prior_balance", "balance_carried_forward", "total_due_to_driver",
+    "supersedes_id", "pdf", "generated_by_id", "generated_at", "void_reason",
+)  # fmt: skip
+
+
+def _issue(
+    *, period: dt.date, lease_ids: Sequence[int], actor, replacing: dict[int, DTR] | None = None
+) -> list[Issued]:
+    """Write the DTRs of these leases (inside the caller's transaction): snapshot, number, row.
+    A lease that has a DTR of the period by the time the rows are written (a concurrent run got
+    there first) is left out, unless its DTR is being replaced."""
     snapshots = build_snapshots(period=period, lease_ids=lease_ids)
-    year = timezone.localdate().year
-    numbers = iter(next_numbers(f"DTR-{year}", len(snapshots)))
+    # Serialised before the turn below is taken: other batches wait only for the rows to be written.
+    texts = {lease_id: json.dumps(snapshot, separators=(",", ":")) for lease_id, snapshot in snapshots.items()}
     replacing = replacing or {}
-    rows = []
-    for lease_id in sorted(snapshots):
-        snapshot = snapshots[lease_id]
-        previous = replacing.get(lease_id)
-        rows.append(
-            DTR(
-                dtr_number=f"DTR-{year}-{next(numbers):06d}",
-                lease_id=lease_id,
-                driver_id=snapshot["driver"]["id"],
-                period=period,
-                version=previous.version + 1 if previous else 1,
-                snapshot=snapshot,
-                card_earnings=Decimal(snapshot["card_earnings"]),
-                subtotal_of_deductions=Decimal(snapshot["subtotal_of_deductions"]),
-                prior_balance=Decimal(snapshot["totals"]["prior_balance"]),
-                balance_carried_forward=Decimal(snapshot["totals"]["balance_carried_forward"]),
-                total_due_to_driver=Decimal(snapshot["total_due_to_driver"]),
-                supersedes=previous,
-                generated_by=actor if getattr(actor, "is_authenticated", False) else None,
+    with connection.cursor() as cursor:
+        # From here to the commit, batches of every period take turns: numbers are gap-free, and a
+        # lease issued meanwhile by another batch is seen and skipped.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('ledger.dtr:write'))")
+        if not replacing:
+            cursor.execute(
+                "SELECT lease_id FROM ledger_drivertransactionreport WHERE period = %s AND lease_id = ANY(%s)",
+                [period, list(snapshots)],
             )
+            for (lease_id,) in cursor.fetchall():
+                del snapshots[lease_id]
+        if not snapshots:
+            return []
+        year = timezone.localdate().year
+        numbers = iter(next_numbers(f"DTR-{year}", len(snapshots)))
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('ledger_drivertransactionreport', 'id')) "
+            "FROM generate_series(1, %s)",
+            [len(snapshots)],
         )
-    return DTR.objects.bulk_create(rows, batch_size=1000)
+        ids = iter(sorted(row[0] for row in cursor.fetchall()))
+        now = timezone.now()
+        actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+        issued = []
+        with cursor.cursor.copy(f"COPY ledger_drivertransactionreport ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for lease_id in sorted(snapshots):
+                snapshot = snapshots[lease_id]
+                previous = replacing.get(lease_id)
+                totals = snapshot["totals"]
+                row = Issued(
+                    next(ids),
+                    f"DTR-{year}-{next(numbers):06d}",
+                    lease_id,
+                    Decimal(snapshot["card_earnings"]),
+                    Decimal(snapshot["total_due_to_driver"]),
+                )
+                copy.write_row(
+                    (
+                        row.pk,
+                        row.dtr_number,
+                        lease_id,
+                        snapshot["driver"]["id"],
+                        period,
+                        previous.version + 1 if previous else 1,
+                        DTR.Status.ISSUED.value,
+                        texts[lease_id],
+                        snapshot["card_earnings"],
+                        snapshot["subtotal_of_deductions"],
+                        totals["prior_balance"],
+                        totals["balance_carried_forward"],
+                        snapshot["total_due_to_driver"],
+                        previous.pk if previous else None,
+                        "",
+                        actor_id,
+                        now,
+                        "",
+                    )
+                )
+                issued.append(row)
+    return issued
 
 
 def _check_period(period: dt.date) -> dt.date:
@@ -92,20 +159,27 @@ def generate_dtrs(
     progress: Progress | None = None,
     render: bool = True,
     batch_size: int = BATCH_SIZE,
+    lease_range: tuple[int, int] | None = None,
 ) -> DtrSummary:
     """Issue the period's DTRs: one for every lease due one that has none yet (issued or voided
     — a voided DTR is replaced by its void, never here). Batch by batch, each committing on its
     own, so a crash loses no finished batch and a re-run finishes the rest; a concurrent run
-    waits for the period's lock and then finds nothing left to do. `render` queues the PDFs."""
+    skips what the other issued. `lease_range` (lo, hi) limits the run to the leases with
+    lo <= id <= hi: a worker's shard of the week. `render` queues the PDFs."""
     _check_period(period)
+    if lease_range is not None:
+        lease_range = _check_range(lease_range)
     if not EarningsClose.objects.filter(period=period).exists():
         raise Conflict(
             f"The earnings of the week of {period} are not closed yet; DTRs are issued after them.",
             code=ErrorCode.INVALID_TRANSITION,
             fields={"period": "Close the week's earnings first."},
         )
-    due = leases_due_a_dtr(period=period)
-    issued_already = set(DTR.objects.filter(period=period).values_list("lease_id", flat=True))
+    due = leases_due_a_dtr(period=period, lease_range=lease_range)
+    issued = DTR.objects.filter(period=period)
+    if lease_range is not None:
+        issued = issued.filter(lease__gte=lease_range[0], lease__lte=lease_range[1])
+    issued_already = set(issued.values_list("lease_id", flat=True))
     todo = [lease_id for lease_id in due if lease_id not in issued_already]
     total = len(todo)
     if progress:
@@ -115,11 +189,12 @@ def generate_dtrs(
     for offset in range(0, total, batch_size):
         chunk = todo[offset : offset + batch_size]
         with transaction.atomic(durable=True):
-            _lock_period(period)
+            if not DTR.objects.filter(period=period).exists():
+                _lock_period(period)
             taken = set(DTR.objects.filter(period=period, lease_id__in=chunk).values_list("lease_id", flat=True))
             chunk = [lease_id for lease_id in chunk if lease_id not in taken]
-            if chunk:
-                dtrs = _issue(period=period, lease_ids=chunk, actor=actor)
+            dtrs = _issue(period=period, lease_ids=chunk, actor=actor) if chunk else []
+            if dtrs:
                 ids = [dtr.pk for dtr in dtrs]
                 batch_earnings = sum((dtr.card_earnings for dtr in dtrs), ZERO)
                 batch_due = sum((dtr.total_due_to_driver for dtr in dtrs), ZERO)
@@ -147,12 +222,28 @@ def generate_dtrs(
     return DtrSummary(period, len(generated), earnings, due_to_drivers, tuple(generated))
 
 
+def _check_range(lease_range) -> tuple[int, int]:
+    try:
+        lo, hi = (int(bound) for bound in lease_range)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            "Give the range of lease ids as two whole numbers (lo, hi).",
+            fields={"lease_range": "Two lease ids, lo <= hi."},
+        ) from None
+    if lo > hi:
+        raise InvalidInput(f"The range {lo}–{hi} is empty.", fields={"lease_range": "lo must not exceed hi."})
+    return lo, hi
+
+
 def _lock_key(period: dt.date) -> str:
     return f"ledger.dtr:{period.isoformat()}"
 
 
 def _lock_period(period: dt.date) -> None:
-    """Serialise the issuing of one period's DTRs (held to the end of the transaction)."""
+    """Hold the period's lock to the end of the transaction: no charge of the period is being
+    written meanwhile (`reported_periods` holds it shared), so each is either read by this batch or,
+    once this batch commits, late. Only a period's first batch needs it: a batch that sees a DTR of
+    the period committed knows every charge written from then on is late."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_lock_key(period)])
 
@@ -195,7 +286,8 @@ def void_dtr(*, dtr_number: str, reason: str, actor=None) -> tuple[DTR, DTR]:
         dtr.voided_by = actor if getattr(actor, "is_authenticated", False) else None
         dtr.void_reason = reason
         dtr.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
-        (replacement,) = _issue(period=dtr.period, lease_ids=[dtr.lease_id], actor=actor, replacing={dtr.lease_id: dtr})
+        (issued,) = _issue(period=dtr.period, lease_ids=[dtr.lease_id], actor=actor, replacing={dtr.lease_id: dtr})
+        replacement = DTR.objects.get(pk=issued.pk)
         audit(
             action=StatementAction.VOID_DTR,
             actor=actor,

@@ -4,6 +4,10 @@ Everything is read from postings by effective date, the way `ledger.selectors.ba
 reads: prior balance = what was owed at the end of the day before the period began; charges and
 payments = postings effective within the period; balance carried forward = prior + charges −
 paid. Snapshots are built set-based: a handful of queries for a batch of leases, whatever its size.
+
+Only the balances open now or with a posting from the period's Sunday on are read (a balance owed
+at the start of the period and closed now was closed by such a posting), so the cost per lease
+follows what the lease owes and did this week, not how many weeks of history it has.
 """
 
 from __future__ import annotations
@@ -38,22 +42,27 @@ def _money(value: Decimal) -> str:
 # --- which leases get a DTR ---------------------------------------------------------------------
 
 
-def leases_due_a_dtr(*, period: dt.date) -> list[int]:
+def leases_due_a_dtr(*, period: dt.date, lease_range: tuple[int, int] | None = None) -> list[int]:
     """Every lease in force during the period (not CANCELLED, its dates overlap the week), and any
-    other lease with trips or ledger activity in it (a lease ended earlier with a late charge)."""
+    other lease with trips or ledger activity in it (a lease ended earlier with a late charge).
+    Only those with lo <= id <= hi when `lease_range` is (lo, hi)."""
     start, end = period, period_end(period)
+    lo, hi = lease_range or (None, None)
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT id FROM leases_lease
+            WITH shard AS (SELECT COALESCE(%(lo)s, 0) AS lo, COALESCE(%(hi)s, 9223372036854775807) AS hi)
+            SELECT id FROM leases_lease, shard
             WHERE status <> 'CANCELLED' AND start_date <= %(end)s AND (end_date IS NULL OR end_date >= %(start)s)
+              AND id BETWEEN shard.lo AND shard.hi
             UNION
-            SELECT lease_id FROM ledger_posting WHERE effective_date BETWEEN %(start)s AND %(end)s
+            SELECT lease_id FROM ledger_posting, shard
+            WHERE effective_date BETWEEN %(start)s AND %(end)s AND lease_id BETWEEN shard.lo AND shard.hi
             UNION
-            SELECT lease_id FROM ledger_trip WHERE period = %(start)s
+            SELECT lease_id FROM ledger_trip, shard WHERE period = %(start)s AND lease_id BETWEEN shard.lo AND shard.hi
             ORDER BY 1
             """,
-            {"start": start, "end": end},
+            {"start": start, "end": end, "lo": lo, "hi": hi},
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -61,7 +70,13 @@ def leases_due_a_dtr(*, period: dt.date) -> list[int]:
 # --- snapshots ----------------------------------------------------------------------------------
 
 _LINES_SQL = """
-SELECT p.lease_id, b.id, b.category, b.source_reference, b.description, b.due_period, b.original_amount,
+WITH listed AS (
+    SELECT id FROM ledger_obligationbalance WHERE status = 'OPEN' AND lease_id = ANY(%(leases)s)
+    UNION
+    SELECT obligation_id FROM ledger_posting
+    WHERE lease_id = ANY(%(leases)s) AND effective_date >= %(start)s AND obligation_id IS NOT NULL
+)
+SELECT b.lease_id, b.id, b.category, b.source_reference, b.description, b.due_period, b.original_amount,
        b.driver_id,
        COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s), 0) AS prior,
        COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NULL), 0) AS charges,
@@ -73,14 +88,14 @@ SELECT p.lease_id, b.id, b.category, b.source_reference, b.description, b.due_pe
        COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NOT NULL
                                         AND p.receipt_id IS NOT NULL), 0) AS payments_reversed,
        bool_or(p.reverses_id IS NOT NULL AND p.receipt_id IS NULL) AS charge_voided
-FROM ledger_posting p
-JOIN ledger_obligationbalance b ON b.id = p.obligation_id
+FROM listed
+JOIN ledger_obligationbalance b ON b.id = listed.id
+JOIN ledger_posting p ON p.obligation_id = b.id AND p.effective_date <= %(end)s
 LEFT JOIN ledger_receipt r ON r.id = p.receipt_id
 CROSS JOIN LATERAL (SELECT CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END AS amount) s
-WHERE p.lease_id = ANY(%(leases)s) AND p.effective_date <= %(end)s
-GROUP BY p.lease_id, b.id
+GROUP BY b.lease_id, b.id
 HAVING SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s) <> 0 OR bool_or(p.effective_date >= %(start)s)
-ORDER BY p.lease_id, b.priority, b.due_period, b.id
+ORDER BY b.lease_id, b.priority, b.due_period, b.id
 """
 
 # What the week's lines say in words: voids, late charges, and payments other than this week's
@@ -190,17 +205,12 @@ class _Line:
 def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, dict]:
     """The DTR content of each lease for the period, as plain JSON (money as "0.00" strings).
 
-    Seven queries for the whole batch: leases, additional drivers, balance lines, earnings, trips, payouts,
-    deposits held.
+    Seven queries for the whole batch: leases with their drivers, balance lines, events, earnings, trips,
+    payouts, deposits held.
     """
     start, end = period, period_end(period)
     params = {"start": start, "end": end, "leases": list(lease_ids)}
-    leases = {
-        lease.pk: lease
-        for lease in Lease.objects.filter(pk__in=lease_ids)
-        .select_related("primary_driver", "vehicle", "medallion")
-        .prefetch_related("additional_drivers")
-    }
+    leases = _leases(params)
     lines: dict[int, list[_Line]] = defaultdict(list)
     events: dict[int, list[dict]] = defaultdict(list)
     earnings: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
@@ -245,7 +255,82 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
     }
 
 
-def _person(driver) -> dict:
+# Every category is on every DTR, in payment priority order; most of a lease's are empty.
+_CATEGORIES = [(category.value, str(category.label)) for category in Category]
+_FIGURES = (
+    "prior_balance", "charges", "paid", "paid_from_earnings", "paid_other", "payments_reversed",
+    "balance_carried_forward",
+)  # fmt: skip
+_NOTHING = dict.fromkeys(_FIGURES, "0.00")
+
+
+@dataclass(frozen=True)
+class _Driver:
+    pk: int
+    full_name: str
+    tlc_license_number: str
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """What a DTR's header says of the lease, read in one query with its drivers, vehicle and medallion."""
+
+    pk: int
+    lease_number: str
+    lease_type: str
+    start_date: dt.date
+    end_date: dt.date | None
+    primary_driver: _Driver
+    additional: list[_Driver]
+    vehicle: dict
+    medallion: dict
+
+    @property
+    def primary_driver_id(self) -> int:
+        return self.primary_driver.pk
+
+
+_LEASES_SQL = """
+SELECT l.id, l.lease_number, l.lease_type, l.start_date, l.end_date,
+       d.id, d.first_name || ' ' || d.last_name, d.tlc_license_number,
+       v.id, v.vin, v.plate_number, v.year || ' ' || v.make || ' ' || v.model, m.id, m.number,
+       COALESCE((SELECT array_agg(ARRAY[a.id::text, a.first_name || ' ' || a.last_name, a.tlc_license_number]
+                                  ORDER BY a.id)
+                 FROM leases_lease_additional_drivers x JOIN leases_driver a ON a.id = x.driver_id
+                 WHERE x.lease_id = l.id), '{}')
+FROM leases_lease l
+JOIN leases_driver d ON d.id = l.primary_driver_id
+JOIN leases_vehicle v ON v.id = l.vehicle_id
+JOIN leases_medallion m ON m.id = l.medallion_id
+WHERE l.id = ANY(%(leases)s)
+"""
+
+
+def _leases(params) -> dict[int, _Lease]:
+    with connection.cursor() as cursor:
+        cursor.execute(_LEASES_SQL, params)
+        rows = cursor.fetchall()
+    return {
+        pk: _Lease(
+            pk=pk,
+            lease_number=number,
+            lease_type=lease_type,
+            start_date=start,
+            end_date=end,
+            primary_driver=_Driver(driver_id, driver_name, license_),
+            additional=[_Driver(int(a_id), a_name, a_license) for a_id, a_name, a_license in additional],
+            vehicle={"id": vehicle_id, "vin": vin, "plate": plate, "description": description},
+            medallion={"id": medallion_id, "number": medallion},
+        )
+        for (pk, number, lease_type, start, end, driver_id, driver_name, license_, vehicle_id, vin, plate,
+             description, medallion_id, medallion, additional) in rows
+    }  # fmt: skip
+
+
+_LEASE_TYPES = dict(Lease.Type.choices)
+
+
+def _person(driver: _Driver) -> dict:
     return {"id": driver.pk, "name": driver.full_name, "tlc_license": driver.tlc_license_number}
 
 
@@ -261,24 +346,19 @@ def _snapshot(
     payouts,
     deposit_held,
 ) -> dict:
-    additional = sorted(lease.additional_drivers.all(), key=lambda d: d.pk)
+    additional = lease.additional
     drivers = {lease.primary_driver_id: lease.primary_driver, **{d.pk: d for d in additional}}
     card_earnings, unapplied, returned = earnings
     categories = []
-    totals = dict.fromkeys(
-        (
-            "prior_balance",
-            "charges",
-            "paid",
-            "paid_from_earnings",
-            "paid_other",
-            "payments_reversed",
-            "balance_carried_forward",
-        ),
-        ZERO,
-    )
-    for category in Category:
-        members = [line for line in lines if line.category == category.value]
+    totals = dict.fromkeys(_FIGURES, ZERO)
+    by_category: dict[str, list[_Line]] = defaultdict(list)
+    for line in lines:
+        by_category[line.category].append(line)
+    for code, label in _CATEGORIES:
+        members = by_category.get(code)
+        if not members:
+            categories.append({"category": code, "label": label, **_NOTHING, "lines": []})
+            continue
         entries = []
         sums = dict.fromkeys(totals, ZERO)
         for line in members:
@@ -313,12 +393,7 @@ def _snapshot(
         for key, value in sums.items():
             totals[key] += value
         categories.append(
-            {
-                "category": category.value,
-                "label": category.label,
-                **{key: _money(value) for key, value in sums.items()},
-                "lines": entries,
-            }
+            {"category": code, "label": label, **{key: _money(value) for key, value in sums.items()}, "lines": entries}
         )
     subtotal = totals["charges"]
     return {
@@ -329,19 +404,14 @@ def _snapshot(
         "lease": {
             "id": lease.pk,
             "number": lease.lease_number,
-            "type": lease.get_lease_type_display(),
+            "type": _LEASE_TYPES.get(lease.lease_type, lease.lease_type),
             "start_date": lease.start_date.isoformat(),
             "end_date": lease.end_date.isoformat() if lease.end_date else None,
         },
         "driver": _person(lease.primary_driver),
         "additional_drivers": [_person(d) for d in additional],
-        "vehicle": {
-            "id": lease.vehicle.pk,
-            "vin": lease.vehicle.vin,
-            "plate": lease.vehicle.plate_number,
-            "description": f"{lease.vehicle.year} {lease.vehicle.make} {lease.vehicle.model}",
-        },
-        "medallion": {"id": lease.medallion.pk, "number": lease.medallion.number},
+        "vehicle": dict(lease.vehicle),
+        "medallion": dict(lease.medallion),
         "trips": _trips(trips, drivers),
         "card_earnings": _money(card_earnings),
         "categories": categories,

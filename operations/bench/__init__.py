@@ -30,6 +30,8 @@ def benchmark(name: str):
 class Report:
     write: Callable[[str], None]
     scale: float = 1.0
+    # Weeks of history closed before the measured week (`--weeks`), for benchmarks that start from it.
+    weeks: int = 0
     figures: dict[str, float] = field(default_factory=dict)
 
     def n(self, full: int) -> int:

@@ -5,6 +5,11 @@ trips CSV of about 30 realistic trips per lease (additional drivers drive some; 
 paid by card). The file is imported, then the week is closed — TAXES charges and EARNINGS
 through the waterfall — and every lease gets its DTR snapshot. The DTR PDFs are rendered
 separately: a sample of them, one process, so the rate is per core.
+
+`--weeks K` first lives K weeks before the measured one through the real path (each week's charges,
+card earnings applied through the waterfall, the week closed, its DTRs issued), so the measured
+week starts from history, and prints the DTR step's cost per lease week by week beside the
+builder it replaced (statements/tests/snapshots_before.py, timed in a transaction rolled back).
 """
 
 from __future__ import annotations
@@ -14,22 +19,25 @@ import datetime as dt
 import io
 import random
 import tempfile
+import time
 from decimal import Decimal
 from pathlib import Path
 
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from pypdf import PdfReader
 
-from batpay.periods import last_closed_period, local_instant, local_zone, period_bounds, period_end
+from batpay.periods import WEEK, last_closed_period, local_instant, local_zone, period_bounds, period_end
 from leases.models import Lease
 from ledger import services
 from ledger.categories import Category
 from operations.bench import BARE_FLEET, Report, benchmark
 from statements.close import close_earnings
-from statements.dtr import generate_dtrs
+from statements.dtr import BATCH_SIZE, generate_dtrs
 from statements.models import DriverTransactionReport
 from statements.pdf import render_pdf
+from statements.snapshots import leases_due_a_dtr
+from statements.tests import snapshots_before
 from statements.trips import COLUMNS, import_trips
 
 TRIPS_PER_LEASE = 30
@@ -80,6 +88,86 @@ def _charges(fleet, period: dt.date, rng: random.Random) -> None:
                 )
             )
     services.post_obligations(rows=rows)
+
+
+def _in_force(fleet, period: dt.date) -> list[tuple]:
+    end = period_end(period)
+    return [row for row in fleet if row[0].start_date <= end and (row[0].end_date is None or row[0].end_date >= period)]
+
+
+def _old_dtr_step(period: dt.date) -> tuple[int, float]:
+    """The DTR step as it was before issue 16 — snapshots read from each lease's whole history,
+    rows written by bulk_create — timed in a transaction that is rolled back."""
+    due = leases_due_a_dtr(period=period)
+    started = time.perf_counter()
+    with transaction.atomic():
+        for offset in range(0, len(due), BATCH_SIZE):
+            snapshots = snapshots_before.build_snapshots(period=period, lease_ids=due[offset : offset + BATCH_SIZE])
+            rows = [
+                DriverTransactionReport(
+                    dtr_number=f"BENCH-{lease_id}",
+                    lease_id=lease_id,
+                    driver_id=snapshot["driver"]["id"],
+                    period=period,
+                    snapshot=snapshot,
+                    card_earnings=Decimal(snapshot["card_earnings"]),
+                    subtotal_of_deductions=Decimal(snapshot["subtotal_of_deductions"]),
+                    prior_balance=Decimal(snapshot["totals"]["prior_balance"]),
+                    balance_carried_forward=Decimal(snapshot["totals"]["balance_carried_forward"]),
+                    total_due_to_driver=Decimal(snapshot["total_due_to_driver"]),
+                )
+                for lease_id, snapshot in sorted(snapshots.items())
+            ]
+            DriverTransactionReport.objects.bulk_create(rows, batch_size=1000)
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return len(due), seconds
+
+
+def _per_lease(seconds: float, leases: int) -> float:
+    return seconds / max(leases, 1) * 1e6
+
+
+def _history(report: Report, fleet, period: dt.date, rng: random.Random) -> dict[str, float]:
+    """`report.weeks` weeks closed before `period`, oldest first. Earnings run from 60 % to 150 % of
+    the week's lease, so some drivers fall behind and arrears build up. Returns the first week's
+    cost per lease, new and old."""
+    first: dict[str, float] = {}
+    for n in range(report.weeks, 0, -1):
+        week = period - n * WEEK
+        live = _in_force(fleet, week)
+        _charges(live, week, rng)
+        services.apply_earnings_bulk(
+            rows=[
+                services.EarningsRow(
+                    driver_id=lease.primary_driver_id,
+                    lease_id=lease.pk,
+                    period=week,
+                    amount=(lease.weekly_rate * Decimal(rng.randint(60, 150)) / 100).quantize(CENT),
+                )
+                for lease, _ in live
+            ]
+        )
+        close_earnings(period=week)
+        if not first:
+            count, seconds = _old_dtr_step(week)
+            first["old"] = _per_lease(seconds, count)
+        started = time.perf_counter()
+        summary = generate_dtrs(period=week, render=False)
+        seconds = time.perf_counter() - started
+        first.setdefault("new", _per_lease(seconds, summary.generated))
+        per_lease = _per_lease(seconds, summary.generated)
+        report.line(
+            f"  history week {report.weeks - n + 1} ({week}): generate_dtrs",
+            f"{summary.generated:>9,} DTRs in {seconds:7.3f} s = {per_lease:6.0f} µs per lease",
+        )
+    with connection.cursor() as cursor:
+        # What autovacuum would have done over K weeks; not the trips table, still empty (a plan made
+        # for an empty table makes the import's checks quadratic).
+        cursor.execute(
+            "ANALYZE ledger_posting, ledger_obligationbalance, ledger_receipt, ledger_drivertransactionreport"
+        )
+    return first
 
 
 def _money(value: Decimal) -> str:
@@ -151,6 +239,7 @@ def weekly_close_benchmark(report: Report) -> None:
     period = last_closed_period()
     rng = random.Random(20250928)
     fleet = _fleet(report, leases, period)
+    first = _history(report, fleet, period, rng) if report.weeks else {}
     _charges(fleet, period, rng)
     report.line("week", f"{period} – {period_end(period)}; LEASE charges for every lease, EZPASS for about half")
 
@@ -184,9 +273,19 @@ def weekly_close_benchmark(report: Report) -> None:
         "  taxes / earnings / applied / due to drivers",
         f"{summary.taxes:,} / {summary.earnings:,} / {summary.applied:,} / {summary.unapplied:,}",
     )
+    old_count, old_seconds = _old_dtr_step(period)
     with report.timed("dtrs") as dtr_time:
         dtrs = generate_dtrs(period=period, render=False)
     report.rate("generate_dtrs: DTR snapshots", dtrs.generated, dtr_time["seconds"])
+    report.rate("  the step before issue 16 (whole history, bulk_create; rolled back)", old_count, old_seconds)
+    new_now, old_now = _per_lease(dtr_time["seconds"], dtrs.generated), _per_lease(old_seconds, old_count)
+    report.line("  new / old time per lease", f"{new_now:.0f} / {old_now:.0f} µs = ×{old_now / new_now:.1f} faster")
+    if first:
+        report.line(
+            f"  µs per lease, history week 1 → this week ({report.weeks} weeks deep)",
+            f"new {first['new']:.0f} → {new_now:.0f} (×{new_now / first['new']:.2f}); "
+            f"old {first['old']:.0f} → {old_now:.0f} (×{old_now / first['old']:.2f})",
+        )
     total = close_time["seconds"] + dtr_time["seconds"]
     scaled = total * 10_000 / leases
     report.line("weekly_close (close_earnings + generate_dtrs)", f"{total:.2f} s for {leases:,} leases")

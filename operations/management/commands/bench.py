@@ -27,9 +27,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="+", help="benchmark names, or 'all'")
         parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes (quick runs)")
+        parser.add_argument(
+            "--weeks", type=int, default=0, help="weeks of history closed before the measured week (weekly_close)"
+        )
         parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
 
-    def handle(self, *args, names, scale, keep, **options):
+    def handle(self, *args, names, scale, weeks, keep, **options):
         _load_benchmarks()
         chosen = sorted(BENCHMARKS) if names == ["all"] else names
         unknown = [name for name in chosen if name not in BENCHMARKS]
@@ -37,6 +40,8 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(sorted(BENCHMARKS))}.")
         if not 0 < scale <= 1:
             raise CommandError("--scale is a fraction in (0, 1].")
+        if not 0 <= weeks <= 104:
+            raise CommandError("--weeks is a number of weeks from 0 to 104.")
         original = connection.settings_dict["NAME"]
         for name in chosen:
             # Each benchmark gets a fresh scratch database of its own.
@@ -44,9 +49,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Creating scratch database {original}_bench …")
             connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
             try:
-                self.stdout.write(self.style.MIGRATE_HEADING(f"bench {name} (scale {scale:g})"))
+                heading = f"bench {name} (scale {scale:g}, {weeks} weeks of history)"
+                self.stdout.write(self.style.MIGRATE_HEADING(heading))
                 started = time.perf_counter()
-                BENCHMARKS[name](Report(write=self.stdout.write, scale=scale))
+                BENCHMARKS[name](Report(write=self.stdout.write, scale=scale, weeks=weeks))
                 self.stdout.write(f"  ({name} took {time.perf_counter() - started:.1f} s in all)")
             finally:
                 if keep:
