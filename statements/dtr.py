@@ -92,21 +92,20 @@ def generate_dtrs(
     progress: Progress | None = None,
     render: bool = True,
     batch_size: int = BATCH_SIZE,
+    lease_range: tuple[int, int] | None = None,
 ) -> DtrSummary:
     """Issue the period's DTRs: one for every lease due one that has none yet (issued or voided
     — a voided DTR is replaced by its void, never here). Batch by batch, each committing on its
     own, so a crash loses no finished batch and a re-run finishes the rest; a concurrent run
-    waits for the period's lock and then finds nothing left to do. `render` queues the PDFs."""
+    waits for the period's lock and then finds nothing left to do. `render` queues the PDFs;
+    `lease_range` (lo, hi) issues only those of the leases with lo <= id <= hi (a shard)."""
     _check_period(period)
-    if not EarningsClose.objects.filter(period=period).exists():
-        raise Conflict(
-            f"The earnings of the week of {period} are not closed yet; DTRs are issued after them.",
-            code=ErrorCode.INVALID_TRANSITION,
-            fields={"period": "Close the week's earnings first."},
-        )
+    check_earnings_closed(period)
     due = leases_due_a_dtr(period=period)
     issued_already = set(DTR.objects.filter(period=period).values_list("lease_id", flat=True))
     todo = [lease_id for lease_id in due if lease_id not in issued_already]
+    if lease_range is not None:
+        todo = [lease_id for lease_id in todo if lease_range[0] <= lease_id <= lease_range[1]]
     total = len(todo)
     if progress:
         progress(total, 0)
@@ -145,6 +144,16 @@ def generate_dtrs(
         if progress:
             progress(total, min(total, offset + batch_size))
     return DtrSummary(period, len(generated), earnings, due_to_drivers, tuple(generated))
+
+
+def check_earnings_closed(period: dt.date) -> None:
+    """DTRs are issued once the week's earnings close is complete (every lease's taxes and earnings booked)."""
+    if not EarningsClose.objects.filter(period=period, completed_at__isnull=False).exists():
+        raise Conflict(
+            f"The earnings of the week of {period} are not closed yet; DTRs are issued after them.",
+            code=ErrorCode.INVALID_TRANSITION,
+            fields={"period": "Close the week's earnings first."},
+        )
 
 
 def _lock_key(period: dt.date) -> str:
