@@ -39,5 +39,5 @@ def queue_period_pdfs(period, *, chunk: int = 25) -> int:
         DriverTransactionReport.objects.filter(period=period, pdf="").order_by("pk").values_list("pk", flat=True)
     )
     for start in range(0, len(ids), chunk):
-        render_dtr_pdfs.delay(ids[start : start + chunk])
+        render_dtr_pdfs.delay_on_commit(ids[start : start + chunk])
     return len(ids)
