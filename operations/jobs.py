@@ -278,8 +278,24 @@ def sharded_work(job: str) -> ShardedWork | None:
     return None
 
 
+def step_running(job: str, period: dt.date) -> bool:
+    """Whether a process holds the (job, period) lock now: a run of the step is alive."""
+    key = lock_key(job, period)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            return True
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return False
+
+
 def shard_helper_task(*, job: str, period: str, generation: int, run_id: int | None, actor_id: int | None) -> int:
-    """The body of the `operations.work_on_shards` task: the free shards of a step's set, no waiting."""
+    """The body of the `operations.work_on_shards` task: the free shards of a step's set, no
+    waiting — and only while the step's run is alive. A helper that comes after the run ended
+    (one worker: it ran every shard itself) or died (its next run resumes the shards and counts
+    them) does nothing."""
+    if not step_running(job, parse_period(period)):
+        return 0
     return shards.helper(
         job=job,
         period=parse_period(period),

@@ -15,7 +15,9 @@ A participant holds a shard with a session advisory lock (`pg_try_advisory_lock`
 and does its work; an atomic step's shard is marked done in the transaction of its work, so it
 is done wholly once or not at all; a non-atomic step's work is idempotent and marked done
 after. A helper never waits: it takes what is free and stops; the step's own process does
-whatever is left. With one worker of concurrency 1 the step's process does every shard and the
+whatever is left. A helper works only while the step's run is alive (its process holds the
+step's lock): one that comes after the run ended or died does nothing, and the run that resumes
+a dead one's shards counts them. With one worker of concurrency 1 the step's process does every shard and the
 helper tasks, run later, find nothing to do — nothing waits on a task that cannot run.
 
 A shard that raises stays not done (the others are done); the step then fails naming it, and

@@ -4,6 +4,7 @@ re-run that changes nothing, a failing shard that leaves the others done."""
 import datetime as dt
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -12,7 +13,7 @@ from ledger import services as ledger_services
 from ledger.invariants import violations
 from ledger.models import Receipt
 from operations import shards
-from operations.jobs import weekly_close
+from operations.jobs import lock_key, shard_helper_task, weekly_close
 from operations.models import JobRun, Shard
 from operations.names import posting_jobs
 from operations.tests.shard_world import CLOSE_EARNINGS, GENERATE_DTRS, RENDER_PDFS, canonical, world
@@ -112,3 +113,31 @@ def test_a_failing_shard_leaves_the_others_done_and_the_rerun_completes_the_same
     rerun = JobRun.objects.get(job=CLOSE_EARNINGS, period=period, status=JobRun.Status.SUCCEEDED)
     assert list(earnings.filter(run=rerun).values_list("pk", flat=True)) == [failed.pk]
     assert violations() == []
+
+
+def test_a_helper_task_works_only_while_its_step_runs():
+    period = dt.date(2025, 10, 5)
+    job = "leases.post_due_installments"
+    generation = shards.shard_set(job, period)
+    (shard,) = Shard.objects.filter(job=job, period=period, generation=generation)
+    arguments = {"job": job, "period": period.isoformat(), "generation": generation, "run_id": None, "actor_id": None}
+
+    # No process holds the step's lock: its run ended (or died, and its next run will resume).
+    assert shard_helper_task(**arguments) == 0
+    shard.refresh_from_db()
+    assert shard.done_at is None
+
+    # Another session runs the step (holds its lock): the helper takes the free shard.
+    params = connection.settings_dict
+    with psycopg.connect(
+        dbname=params["NAME"],
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+        user=params["USER"] or None,
+        password=params["PASSWORD"] or None,
+        autocommit=True,
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [lock_key(job, period)])
+        assert shard_helper_task(**arguments) == 1
+    shard.refresh_from_db()
+    assert shard.done_at is not None and shard.count == 0

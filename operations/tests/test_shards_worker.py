@@ -80,11 +80,11 @@ def booked_leases(period) -> set[int]:
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_shard_leaves_done_shards_whole_and_the_rerun_books_the_uninterrupted_ledger(workers):
     processes = workers
-    period = world(leases=8, seed=11)
+    period = world(leases=12, seed=11)
     for job in posting_jobs():  # both copies start from the week's postings: the kill lands in the close
         run_posting(job=job, period=period)
     expected = closed_on_a_copy(period)
-    assert expected["closes"][-1][-1] == "True" and len(expected["dtrs"]) >= 6
+    assert expected["closes"][-1][-1] == "True" and len(expected["dtrs"]) >= 10
 
     processes.env.update(
         {
@@ -118,7 +118,9 @@ def test_a_worker_killed_mid_shard_leaves_done_shards_whole_and_the_rerun_books_
     assert JobRun.objects.get(job=CLOSE_EARNINGS, period=period).status == JobRun.Status.RUNNING
     assert violations() == []
 
-    processes.env.pop("BATPAY_TEST_SHARD_DELAY")
+    # Two workers now, shards a little slow: the re-run's helper tasks reach the second one.
+    processes.env["BATPAY_TEST_SHARD_DELAY"] = f"{RENDER_PDFS}=0.5"
+    processes.worker()
     processes.worker()
     processes.send("ledger.weekly_close", period=period.isoformat())
     wait_for(
@@ -137,4 +139,11 @@ def test_a_worker_killed_mid_shard_leaves_done_shards_whole_and_the_rerun_books_
         .values_list("job", "status")
     )
     assert statuses == {CLOSE_EARNINGS: JobRun.Status.INTERRUPTED}
+    # The killed run's helper tasks did nothing (their run was dead); the re-run's shared the work.
+    rerun = JobRun.objects.filter(period=period, status=JobRun.Status.SUCCEEDED, job__in=[CLOSE_EARNINGS, RENDER_PDFS])
+    assert not Shard.objects.filter(job=CLOSE_EARNINGS, run__status=JobRun.Status.INTERRUPTED).exclude(
+        pk__in=[shard.pk for shard in done]
+    )
+    workers_used = set(Shard.objects.filter(run__in=rerun).values_list("done_by", flat=True))
+    assert len(workers_used) == 2, workers_used
     assert violations() == []
