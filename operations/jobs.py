@@ -4,7 +4,7 @@ Every run of a job — by a Celery worker, a `manage.py` command or the weekly c
 `run_job`, which
 
 - takes a PostgreSQL advisory lock per (job, period) for as long as the run lasts. It is a
-  session lock, not a transaction lock, because the posting jobs commit batch by batch; the
+  session lock, not a transaction lock, because the posting jobs commit shard by shard; the
   server releases it when the session ends, so a killed worker never leaves it behind. A second
   copy of the job waits for the first and then finds nothing left to do;
 - records a `JobRun`: RUNNING (committed at once, so the admin shows it), then SUCCEEDED with
@@ -21,6 +21,10 @@ running those that have not, then runs every registered close step in order
 (`statements.close.CLOSE_STEPS`), each as its own locked, recorded run. A
 step is called as `fn(period=<date>, actor=<user or None>, progress=<callable(total, done) or
 None>)`, returns a `StepResult` and must be idempotent.
+
+The plan sources' posting jobs and every close step registered with `sharded` work in shards over
+ranges of leases (`operations.shards`): the run's process cuts and shares them with helper tasks
+on every free worker (`operations.work_on_shards`), keeping the step's lock and JobRun.
 """
 
 from __future__ import annotations
