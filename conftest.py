@@ -32,6 +32,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_shard_helpers(settings):
+    """Sharded steps enqueue no helper tasks: a test has no worker to run them (the worker tests
+    start their own, whose settings come from the environment)."""
+    settings.CLOSE_HELPER_TASKS = 0
+
+
 @pytest.fixture
 def make_user(db):
     """make_user("Finance") → a user in that role group; make_user(superuser=True) → a superuser."""

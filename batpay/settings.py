@@ -319,6 +319,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+# The Sunday's fleet-wide steps (postings, taxes and earnings, DTRs, PDFs) run in shards of this
+# many leases; the process running a step works on them and enqueues this many helper tasks per
+# step so that every free worker joins in (operations.shards). 0 helpers: the step's own process
+# does every shard.
+CLOSE_SHARD_LEASES = int(os.environ.get("CLOSE_SHARD_LEASES") or 500)
+CLOSE_HELPER_TASKS = int(os.environ.get("CLOSE_HELPER_TASKS") or 8)
+# Tests only ("job=seconds"): each shard of that job waits inside its transaction, so a test can
+# kill a worker mid-shard.
+CLOSE_SHARD_DELAY = dict(
+    (job, float(seconds))
+    for job, _, seconds in [os.environ.get("BATPAY_TEST_SHARD_DELAY", "").rpartition("=")]
+    if job and seconds
+)
 
 # --- business settings (SPEC §4) ------------------------------------------------------------
 # Weekly installment by plan amount: (upper bound inclusive, weekly amount); None = no bound;

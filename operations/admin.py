@@ -11,13 +11,14 @@ from celery import current_app
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from batpay.periods import DateFormField, is_period_start, last_closed_period, not_to_come
-from operations.models import JobRun
+from operations.models import JobRun, Shard
 from operations.names import WEEKLY_CLOSE, job_label, job_labels, runnable_jobs
 
 RUN_PERMISSION = "operations.run_jobrun"
@@ -74,6 +75,7 @@ class JobRunAdmin(admin.ModelAdmin):
         "seconds",
         "count",
         "amount",
+        "shards",
         "actor",
     )
     list_display_links = ("job_name",)
@@ -81,8 +83,31 @@ class JobRunAdmin(admin.ModelAdmin):
     search_fields = ("=job", "=task_id")
     date_hierarchy = "started_at"
     list_select_related = ("actor",)
-    readonly_fields = ["job_name", *(field.name for field in JobRun._meta.fields), "seconds"]
+    readonly_fields = ["job_name", *(field.name for field in JobRun._meta.fields), "seconds", "shards"]
     actions = ["run_again"]
+
+    def get_queryset(self, request: HttpRequest):
+        # A sharded step's progress: its latest set of shards, done / all (two subqueries, no query per row).
+        latest = (
+            Shard.objects.filter(job=OuterRef(OuterRef("job")), period=OuterRef(OuterRef("period")))
+            .order_by("-generation")
+            .values("generation")[:1]
+        )
+        in_set = Shard.objects.filter(job=OuterRef("job"), period=OuterRef("period"), generation=Subquery(latest))
+
+        def counted(shards):
+            return Subquery(shards.order_by().values("job").annotate(n=Count("pk")).values("n"))
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(shards_total=counted(in_set), shards_done=counted(in_set.filter(done_at__isnull=False)))
+        )
+
+    @admin.display(description="shards done")
+    def shards(self, obj: JobRun) -> str:
+        total = getattr(obj, "shards_total", None)
+        return f"{getattr(obj, 'shards_done', None) or 0}/{total}" if total else "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -9,7 +9,8 @@ then lived through the real services, in the order it happens (`live_history`):
 1. repairs and loans are entered and confirmed in the first week;
 2. then week by week: the week's trips are imported (the card-payment system's CSV), some drivers
    pay at the window mid-week, and the Sunday run closes the week (the posting jobs, taxes and
-   card earnings, the DTRs) — `operations.jobs.weekly_close`, as the schedule runs it;
+   card earnings, the DTRs) — `operations.jobs.weekly_close`, as the schedule runs it (its PDFs
+   queued for the worker rather than drawn in the close);
 3. last, a Controller voids a payment that was entered twice.
 
 Other sources add their own step to `live_history`'s sequence (one call each).
@@ -234,7 +235,7 @@ def live_history(
             payments.append(receipt.pk)
             summary.payments += 1
         with triggered_by("COMMAND"):
-            runs = weekly_close(period=period, actor=actor)
+            runs = weekly_close(period=period, actor=actor, pdfs=False)
         summary.dtrs += runs[-1].count if runs else 0
         summary.weeks += 1
         progress(period.isoformat())

@@ -4,7 +4,7 @@ Every run of a job — by a Celery worker, a `manage.py` command or the weekly c
 `run_job`, which
 
 - takes a PostgreSQL advisory lock per (job, period) for as long as the run lasts. It is a
-  session lock, not a transaction lock, because the posting jobs commit batch by batch; the
+  session lock, not a transaction lock, because the posting jobs commit shard by shard; the
   server releases it when the session ends, so a killed worker never leaves it behind. A second
   copy of the job waits for the first and then finds nothing left to do;
 - records a `JobRun`: RUNNING (committed at once, so the admin shows it), then SUCCEEDED with
@@ -21,6 +21,10 @@ running those that have not, then runs every registered close step in order
 (`statements.close.CLOSE_STEPS`), each as its own locked, recorded run. A
 step is called as `fn(period=<date>, actor=<user or None>, progress=<callable(total, done) or
 None>)`, returns a `StepResult` and must be idempotent.
+
+The plan sources' posting jobs and every close step registered with `sharded` work in shards over
+ranges of leases (`operations.shards`): the run's process cuts and shares them with helper tasks
+on every free worker (`operations.work_on_shards`), keeping the step's lock and JobRun.
 """
 
 from __future__ import annotations
@@ -45,8 +49,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from batpay.metrics import collector
 from batpay.money import to_money
 from batpay.periods import last_closed_period, not_to_come, parse_period, period_start
-from batpay.steps import Progress, StepResult
+from batpay.steps import CloseStep, Progress, ShardedWork, StepResult
 from deposits.services import release_due_deposits
+from operations import shards
 from operations.models import JobRun
 from operations.names import (
     CHARGE_JOBS,
@@ -58,13 +63,14 @@ from operations.names import (
     step_job,
 )
 from payouts.services import prepare_run
-from plans.services import post_due_installments
-from plans.source import get_source
+from plans.services import post_due_installments_of_leases
+from plans.source import get_source, registered_sources
+from statements.close import PDF_STEP
+from statements.tasks import queue_period_pdfs
 
 logger = logging.getLogger("operations.jobs")
 
 DEPOSIT_RELEASE = "deposits.release_due"
-DEFAULT_BATCH_SIZE = 5000
 INTERRUPTED_NOTE = (
     "The process running this job stopped before it finished (killed, or its machine went down). "
     "What it committed stays; the run that marked it interrupted completed the rest."
@@ -202,25 +208,106 @@ def completed_run(job: str, period: dt.date) -> JobRun | None:
 # --- the jobs ------------------------------------------------------------------------------------
 
 
+def posting_work(source: str, *, prepared: dict | None = None) -> ShardedWork:
+    """A plan source's weekly posting in shards: each shard posts the due installments of its
+    leases' plans in the transaction that marks it done; the run counts what it posted."""
+    plan_source = get_source(source)
+
+    def shard(*, period: dt.date, lease_range: tuple[int, int], actor=None) -> StepResult:
+        summary = post_due_installments_of_leases(
+            source=plan_source, period=period, lease_range=lease_range, actor=actor
+        )
+        return StepResult(count=summary.installments, amount=summary.amount)
+
+    def finish(*, period: dt.date, actor=None, shards, ran) -> StepResult:
+        return StepResult(
+            count=sum(result.count for result in ran),
+            amount=sum((to_money(result.amount) for result in ran), to_money(0)),
+            details={"source": source, **(prepared or {})},
+        )
+
+    return ShardedWork(shard=shard, finish=finish)
+
+
 def run_posting_job(
     *,
     source: str,
     period: dt.date,
     actor=None,
     progress: Progress | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
+    shard_leases: int | None = None,
 ) -> JobRun:
-    """A plan source's weekly posting for `period` (SPEC §4's rule), as a recorded, locked run."""
+    """A plan source's weekly posting for `period` (SPEC §4's rule), as a recorded, locked run, in
+    shards of `shard_leases` leases (default CLOSE_SHARD_LEASES) shared with every free worker.
+    `batch_size` is no longer used (a shard is one transaction); it is accepted for old callers."""
     plan_source = get_source(source)
+    job = posting_job(source)
 
     def work(progress: Progress | None) -> StepResult:
         prepared = plan_source.prepare_posting(period=period, actor=actor)
-        summary = post_due_installments(
-            source=plan_source, period=period, actor=actor, batch_size=batch_size, progress=progress
-        )
-        return StepResult(count=summary.installments, amount=summary.amount, details={"source": source, **prepared})
+        return _sharded(job, period, posting_work(source, prepared=prepared), actor, progress, shard_leases)
 
-    return run_job(job=posting_job(source), period=period, work=work, actor=actor, progress=progress)
+    return run_job(job=job, period=period, work=work, actor=actor, progress=progress)
+
+
+def _sharded(
+    job: str,
+    period: dt.date,
+    work: ShardedWork,
+    actor,
+    progress: Progress | None,
+    shard_leases: int | None = None,
+) -> StepResult:
+    run = _parent.get()
+    return shards.run_sharded(
+        job=job,
+        period=period,
+        work=work,
+        actor=actor,
+        run_id=run.pk if run else None,
+        progress=progress,
+        shard_leases=shard_leases,
+    )
+
+
+def sharded_work(job: str) -> ShardedWork | None:
+    """How a helper task works on a job's shards: a posting job's, or a sharded close step's."""
+    for source in registered_sources():
+        if job == posting_job(source.name):
+            return posting_work(source.name)
+    for step in close_steps():
+        if job == step_job(step):
+            return step.sharded
+    return None
+
+
+def step_running(job: str, period: dt.date) -> bool:
+    """Whether a process holds the (job, period) lock now: a run of the step is alive."""
+    key = lock_key(job, period)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            return True
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return False
+
+
+def shard_helper_task(*, job: str, period: str, generation: int, run_id: int | None, actor_id: int | None) -> int:
+    """The body of the `operations.work_on_shards` task: the free shards of a step's set, no
+    waiting — and only while the step's run is alive. A helper that comes after the run ended
+    (one worker: it ran every shard itself) or died (its next run resumes the shards and counts
+    them) does nothing."""
+    if not step_running(job, parse_period(period)):
+        return 0
+    return shards.helper(
+        job=job,
+        period=parse_period(period),
+        generation=generation,
+        run_id=run_id,
+        actor=task_actor(actor_id),
+        lookup=sharded_work,
+    )
 
 
 def run_charge_job(*, job: str, period: dt.date, actor=None, progress: Progress | None = None) -> JobRun:
@@ -242,8 +329,16 @@ def run_posting(*, job: str, period: dt.date, actor=None) -> JobRun:
     return run_posting_job(source=job.removesuffix(".post_due_installments"), period=period, actor=actor)
 
 
-def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = None) -> list[JobRun]:
+def _run_step(step: CloseStep, period: dt.date, actor, progress: Progress | None) -> StepResult:
+    if step.sharded is None:
+        return step.fn(period=period, actor=actor, progress=progress)
+    return _sharded(step_job(step), period, step.sharded, actor, progress)
+
+
+def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = None, pdfs: bool = True) -> list[JobRun]:
     """Close `period`: the posting jobs that have no completed run for it, then every close step.
+    Without `pdfs` the PDF step is left out and the period's DTRs without a PDF are queued for
+    the workers to draw instead (the demo's history does so).
 
     Returns, in order, each posting job's completed run (found, or made now) and each step's run.
     `progress(total, done)` counts those jobs. A failing job stops the close (later steps need
@@ -253,7 +348,7 @@ def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = Non
 
     def work(_progress: Progress | None) -> StepResult:
         done_before = {job: completed_run(job, period) for job in posting_jobs()}
-        steps = close_steps()
+        steps = [step for step in close_steps() if pdfs or step.name != PDF_STEP]
         total = sum(1 for run in done_before.values() if run is None) + len(steps)
         ran = 0
         if progress:
@@ -266,11 +361,14 @@ def weekly_close(*, period: dt.date, actor=None, progress: Progress | None = Non
                     progress(total, ran)
             runs.append(found)
         for step in steps:
+            if step.name == PDF_STEP and not pdfs:
+                queue_period_pdfs(period)
+                continue
             runs.append(
                 run_job(
                     job=step_job(step),
                     period=period,
-                    work=lambda step_progress, step=step: step.fn(period=period, actor=actor, progress=step_progress),
+                    work=lambda step_progress, step=step: _run_step(step, period, actor, step_progress),
                     actor=actor,
                 )
             )
@@ -339,14 +437,16 @@ def charge_task(*, job: str, period: str | None, actor_id: int | None = None) ->
 
 
 def posting_task(
-    *, source: str, period: str | None, actor_id: int | None = None, batch_size: int | None = None
+    *,
+    source: str,
+    period: str | None,
+    actor_id: int | None = None,
+    batch_size: int | None = None,
+    shard_leases: int | None = None,
 ) -> dict:
-    """The body of every `<source>.post_due_installments` task."""
+    """The body of every `<source>.post_due_installments` task (`batch_size` is no longer used)."""
     run = run_posting_job(
-        source=source,
-        period=task_period(period),
-        actor=task_actor(actor_id),
-        batch_size=batch_size or DEFAULT_BATCH_SIZE,
+        source=source, period=task_period(period), actor=task_actor(actor_id), shard_leases=shard_leases
     )
     return {"source": source, "period": run.period.isoformat(), "installments": run.count, "amount": str(run.amount)}
 

@@ -72,3 +72,45 @@ class JobRun(models.Model):
     @property
     def duration(self):
         return self.finished_at - self.started_at if self.finished_at else None
+
+
+class Shard(models.Model):
+    """One piece of a fleet-wide step for a period: the leases with lease_from <= id <= lease_to.
+
+    Written by `operations.shards` only. A step's shards are cut once per set (`generation`);
+    every participant (the process running the step, and helper tasks on any worker) takes the
+    next one not done under a PostgreSQL session lock of its own, does its work and marks it done
+    — in the same transaction when the step is atomic — so a shard is done once, and a shard
+    whose worker died is taken again (its lock went with its session).
+    """
+
+    job = models.CharField(max_length=64, help_text="The step's job: leases.post_due_installments…")
+    period = models.DateField()
+    generation = models.PositiveIntegerField(help_text="The set of shards: a new one per fresh run of the step.")
+    lease_from = models.BigIntegerField()
+    lease_to = models.BigIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField(max_length=128, blank=True, help_text="host:pid of the process that did it.")
+    run = models.ForeignKey(
+        JobRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="shards",
+        help_text="The step's run during which it was done.",
+    )
+    count = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        db_table = "operations_shard"
+        ordering = ["job", "period", "generation", "lease_from"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["job", "period", "generation", "lease_from"], name="shard_unique_range"),
+            models.CheckConstraint(condition=models.Q(lease_from__lte=models.F("lease_to")), name="shard_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{job_label(self.job)}, {self.period.isoformat()}, leases {self.lease_from}–{self.lease_to}"

@@ -9,6 +9,7 @@ from operations.jobs import (
     posting_task,
     prepare_payouts,
     run_deposit_release,
+    shard_helper_task,
     task_actor,
     task_period,
     weekly_close,
@@ -17,11 +18,16 @@ from operations.jobs import (
 
 @shared_task(name="leases.post_due_installments")
 def post_lease_installments(
-    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+    period: str | None = None,
+    actor_id: int | None = None,
+    batch_size: int | None = None,
+    shard_leases: int | None = None,
 ) -> dict:
     """Sunday 04:00: lease installments due up to `period` (default: the week just closed), after
     adopting unscheduled leases and rolling every schedule's horizon forward."""
-    return posting_task(source="leases", period=period, actor_id=actor_id, batch_size=batch_size)
+    return posting_task(
+        source="leases", period=period, actor_id=actor_id, batch_size=batch_size, shard_leases=shard_leases
+    )
 
 
 @shared_task(name="tolls.post_due")
@@ -33,26 +39,41 @@ def post_due_tolls(period: str | None = None, actor_id: int | None = None) -> di
 
 @shared_task(name="repairs.post_due_installments")
 def post_repair_installments(
-    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+    period: str | None = None,
+    actor_id: int | None = None,
+    batch_size: int | None = None,
+    shard_leases: int | None = None,
 ) -> dict:
     """Sunday 04:30: repair installments due up to `period` (default: the week just closed)."""
-    return posting_task(source="repairs", period=period, actor_id=actor_id, batch_size=batch_size)
+    return posting_task(
+        source="repairs", period=period, actor_id=actor_id, batch_size=batch_size, shard_leases=shard_leases
+    )
 
 
 @shared_task(name="loans.post_due_installments")
 def post_loan_installments(
-    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+    period: str | None = None,
+    actor_id: int | None = None,
+    batch_size: int | None = None,
+    shard_leases: int | None = None,
 ) -> dict:
     """Sunday 04:45: loan installments due up to `period`, their totals due posted as LOANS."""
-    return posting_task(source="loans", period=period, actor_id=actor_id, batch_size=batch_size)
+    return posting_task(
+        source="loans", period=period, actor_id=actor_id, batch_size=batch_size, shard_leases=shard_leases
+    )
 
 
 @shared_task(name="deposits.post_due_installments")
 def post_deposit_installments(
-    period: str | None = None, actor_id: int | None = None, batch_size: int | None = None
+    period: str | None = None,
+    actor_id: int | None = None,
+    batch_size: int | None = None,
+    shard_leases: int | None = None,
 ) -> dict:
     """Sunday 04:50: deposit installments due up to `period` (installments after a lease's end are cancelled first)."""
-    return posting_task(source="deposits", period=period, actor_id=actor_id, batch_size=batch_size)
+    return posting_task(
+        source="deposits", period=period, actor_id=actor_id, batch_size=batch_size, shard_leases=shard_leases
+    )
 
 
 @shared_task(name="deposits.release_due")
@@ -80,3 +101,13 @@ def prepare_payouts_task(period: str | None = None, actor_id: int | None = None)
     to approve."""
     run = prepare_payouts(period=task_period(period), actor=task_actor(actor_id))
     return {"period": run.period.isoformat(), "payouts": run.count, "amount": str(run.amount), **run.details}
+
+
+@shared_task(name="operations.work_on_shards", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def work_on_shards(
+    job: str, period: str, generation: int, run_id: int | None = None, actor_id: int | None = None
+) -> int:
+    """A helper of a sharded Sunday step (operations.shards): work on the step's free shards, then
+    stop. A worker killed mid-shard leaves the message to be redelivered, and the shard (rolled
+    back, its lock gone with the session) to whoever takes it next."""
+    return shard_helper_task(job=job, period=period, generation=generation, run_id=run_id, actor_id=actor_id)

@@ -212,7 +212,7 @@ def prepare_run(*, period, actor=None, progress: Progress | None = None) -> tupl
         existing = PayoutRun.objects.exclude(status=RUN.CANCELLED).filter(period=period).first()
         if existing:
             return existing, False
-        if not EarningsClose.objects.filter(period=period).exists():
+        if not EarningsClose.objects.filter(period=period, completed_at__isnull=False).exists():
             raise Conflict(
                 f"The week of {period} is not closed yet: its earnings are not booked, so nothing is known to be due.",
                 code=ErrorCode.INVALID_TRANSITION,

@@ -432,26 +432,48 @@ def post_due_installments(
             if not candidates:
                 break
             last_pk = candidates[-1][0]
-            # Plans before installments, the order every plan write follows (the paid-state sync
-            # after posting locks plans too); then the installments, re-checked under their lock.
-            _lock_plans_for_posting(source, sorted({plan_pk for _, plan_pk in candidates}))
-            batch = due.filter(pk__in=[pk for pk, _ in candidates]).select_for_update(of=("self",)).order_by("pk")
-            rows = list(_installment_rows(batch, source))
-            count, batch_amount = _post(source, rows, actor)
-            if count:
-                audit(
-                    action=source.action("post_due_installments"),
-                    actor=actor,
-                    object_type=source.installment_model._meta.label,
-                    object_id=period.isoformat(),
-                    payload={"period": period.isoformat(), "posted": count, "amount": str(batch_amount)},
-                )
+            count, batch_amount = _post_candidates(source, due, candidates, period=period, actor=actor)
         done += len(candidates)
         posted += count
         amount += batch_amount
         if progress:
             progress(max(total, done), done)
     return PostingSummary(source.name, period, posted, amount)
+
+
+def _post_candidates(source: PlanSource, due, candidates, *, period: dt.date, actor) -> tuple[int, Decimal]:
+    """Post these (installment pk, plan pk) of `due` (in the caller's transaction)."""
+    # Plans before installments, the order every plan write follows (the paid-state sync
+    # after posting locks plans too); then the installments, re-checked under their lock.
+    _lock_plans_for_posting(source, sorted({plan_pk for _, plan_pk in candidates}))
+    batch = due.filter(pk__in=[pk for pk, _ in candidates]).select_for_update(of=("self",)).order_by("pk")
+    rows = list(_installment_rows(batch, source))
+    count, amount = _post(source, rows, actor)
+    if count:
+        audit(
+            action=source.action("post_due_installments"),
+            actor=actor,
+            object_type=source.installment_model._meta.label,
+            object_id=period.isoformat(),
+            payload={"period": period.isoformat(), "posted": count, "amount": str(amount)},
+        )
+    return count, amount
+
+
+def post_due_installments_of_leases(
+    *, source: PlanSource, period: dt.date, lease_range: tuple[int, int], actor=None
+) -> PostingSummary:
+    """One shard of the weekly job: the due installments of the plans of the leases with
+    lo <= id <= hi, in one transaction (the caller's, when it has one: the shard's, which marks
+    it done). Re-checked under their locks like the whole job's, so nothing is posted twice."""
+    lo, hi = lease_range
+    due = due_installments(source=source, period=period).filter(plan__lease_id__gte=lo, plan__lease_id__lte=hi)
+    with transaction.atomic():
+        candidates = list(due.order_by("pk").values_list("pk", "plan_id"))
+        if not candidates:
+            return PostingSummary(source.name, period, 0, ZERO)
+        count, amount = _post_candidates(source, due, candidates, period=period, actor=actor)
+    return PostingSummary(source.name, period, count, amount)
 
 
 # --- the services keyed by plan id (each its own durable transaction) ---------------------------

@@ -10,16 +10,20 @@ lease's primary driver, whose account the lease is):
 Tolls are not charged here: what the passenger paid for tolls is part of the card total, and
 the tolls themselves reach the ledger as EZPASS charges from the toll statement.
 
-Both happen in one transaction with the record that the week is closed, so a crash leaves
-either everything or nothing, and a re-run (or a second, concurrent run) finds the week closed
-and does nothing. While it runs, trip imports wait; afterwards trips of P are refused.
-Then `statements.dtr.generate_dtrs` issues the DTRs.
+The close is recorded as started first (`start_earnings_close`: an EarningsClose row, committed
+under a SHARE lock on trips, so running imports finish first and trips of P are refused from
+then on); then the leases are booked — by the Sunday run in shards over ranges of leases, each
+shard's taxes and earnings in one transaction (`close_earnings_of_leases`), on any number of
+workers (operations.shards); then the close is recorded complete with the totals of its parts
+(`complete_earnings_close`). Both postings are idempotent by their references, and a complete
+close is never booked again. Only then does `statements.dtr.generate_dtrs` issue the DTRs, and
+payouts read the week.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,22 +35,27 @@ from batpay.errors import InvalidInput
 from batpay.money import ZERO
 from batpay.periods import is_period_start, period_end
 from batpay.registry import Registry
-from batpay.steps import CloseStep, Progress, StepResult
+from batpay.steps import CloseStep, Progress, ShardedWork, StepResult
 from ledger import services
 from ledger.categories import Category
 from statements.audit import StatementAction
-from statements.dtr import generate_dtrs
+from statements.dtr import check_earnings_closed, generate_dtrs
 from statements.models import TAX_COLUMNS, EarningsClose
+from statements.tasks import render_period_pdfs
 
 _WEEK_SQL = """
 SELECT t.lease_id, l.lease_number, l.primary_driver_id, l.vehicle_id, l.medallion_id, count(*),
        SUM({taxes}),
        COALESCE(SUM(t.total_amount) FILTER (WHERE t.payment_type = 'CARD'), 0)
 FROM ledger_trip t JOIN leases_lease l ON l.id = t.lease_id
-WHERE t.period = %s
+WHERE t.period = %s AND t.lease_id BETWEEN %s AND %s
 GROUP BY t.lease_id, l.lease_number, l.primary_driver_id, l.vehicle_id, l.medallion_id
 ORDER BY t.lease_id
 """.format(taxes=" + ".join(f"t.{column}" for column in TAX_COLUMNS))
+
+
+ALL_LEASES = 2**63 - 1
+_MONEY = {"taxes", "earnings", "applied", "unapplied"}
 
 
 @dataclass(frozen=True)
@@ -80,25 +89,31 @@ def check_closable(period: dt.date, *, today: dt.date | None = None) -> dt.date:
     return period
 
 
-def close_earnings(*, period: dt.date, actor=None, progress: Progress | None = None) -> EarningsCloseSummary:
-    """Charge the week's taxes and apply its card earnings, once per period (see the module)."""
+def start_earnings_close(*, period: dt.date, actor=None) -> bool:
+    """Record that the week's close has started (trips of the week are refused from this commit
+    on); returns False when the close is already complete (nothing left to do)."""
     check_closable(period)
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         # Imports hold ROW EXCLUSIVE on trips: this waits for running ones and keeps new ones
-        # out until the week is recorded as closed.
+        # out until the week is recorded as closing.
         cursor.execute("LOCK TABLE ledger_trip IN SHARE MODE")
         cursor.execute(
             "INSERT INTO ledger_earningsclose (period, leases, taxes, earnings, closed_by_id, closed_at) "
-            "VALUES (%s, 0, 0, 0, %s, now()) ON CONFLICT (period) DO NOTHING RETURNING id",
+            "VALUES (%s, 0, 0, 0, %s, now()) ON CONFLICT (period) DO NOTHING",
             [period, actor.pk if getattr(actor, "is_authenticated", False) else None],
         )
-        created = cursor.fetchone()
-        if created is None:
-            return EarningsCloseSummary(period=period, already_closed=True)
-        cursor.execute(_WEEK_SQL, [period])
+    return not EarningsClose.objects.filter(period=period, completed_at__isnull=False).exists()
+
+
+def close_earnings_of_leases(*, period: dt.date, lease_range: tuple[int, int], actor=None) -> EarningsCloseSummary:
+    """The taxes and earnings of the leases with lo <= id <= hi, in one transaction (the
+    caller's when it has one: a shard's, which marks it done). The week must have been started
+    (`start_earnings_close`); both postings are idempotent by their references, so a lease
+    booked already is not booked again."""
+    lo, hi = lease_range
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_WEEK_SQL, [period, lo, hi])
         week = cursor.fetchall()
-        if progress:
-            progress(len(week), 0)
         taxes = [
             services.ObligationRow(
                 category=Category.TAXES,
@@ -122,26 +137,54 @@ def close_earnings(*, period: dt.date, actor=None, progress: Progress | None = N
             ],
             actor=actor,
         )
-        summary = EarningsCloseSummary(
-            period=period,
-            already_closed=False,
-            leases=len(week),
-            taxes_posted=len(posted),
-            taxes=sum((p.amount for p in posted), ZERO),
-            receipts=result.receipts,
-            earnings=result.received,
-            applied=result.applied,
-            unapplied=result.unapplied,
-            balances_closed=result.closed,
-        )
-        EarningsClose.objects.filter(pk=created[0]).update(
-            leases=summary.leases, taxes=summary.taxes, earnings=summary.earnings
+    return EarningsCloseSummary(
+        period=period,
+        already_closed=False,
+        leases=len(week),
+        taxes_posted=len(posted),
+        taxes=sum((p.amount for p in posted), ZERO),
+        receipts=result.receipts,
+        earnings=result.received,
+        applied=result.applied,
+        unapplied=result.unapplied,
+        balances_closed=result.closed,
+    )
+
+
+def complete_earnings_close(
+    *, period: dt.date, parts: Sequence[EarningsCloseSummary], actor=None
+) -> EarningsCloseSummary:
+    """Record the close complete with the totals of its parts (every lease's, once); DTRs and
+    payouts may go ahead from this commit on."""
+    summary = EarningsCloseSummary(
+        period=period,
+        already_closed=False,
+        **{
+            name: sum((getattr(part, name) for part in parts), ZERO if name in _MONEY else 0)
+            for name in (
+                "leases",
+                "taxes_posted",
+                "taxes",
+                "receipts",
+                "earnings",
+                "applied",
+                "unapplied",
+                "balances_closed",
+            )
+        },
+    )
+    with transaction.atomic(durable=True):
+        close = EarningsClose.objects.select_for_update().get(period=period)
+        if close.completed_at is not None:
+            return EarningsCloseSummary(period=period, already_closed=True)
+        EarningsClose.objects.filter(pk=close.pk).update(
+            leases=summary.leases, taxes=summary.taxes, earnings=summary.earnings, completed_at=timezone.now()
         )
         audit(
             action=StatementAction.CLOSE_EARNINGS,
             actor=actor,
             object_type=EarningsClose._meta.label,
-            object_id=str(created[0]),
+            object_id=str(close.pk),
             payload={
                 "period": period.isoformat(),
                 "leases": summary.leases,
@@ -153,9 +196,26 @@ def close_earnings(*, period: dt.date, actor=None, progress: Progress | None = N
                 "unapplied": str(summary.unapplied),
             },
         )
-        if progress:
-            progress(len(week), len(week))
     return summary
+
+
+def close_earnings(*, period: dt.date, actor=None, progress: Progress | None = None) -> EarningsCloseSummary:
+    """Charge the week's taxes and apply its card earnings, once per period, in one process:
+    started, every lease at once, completed (the Sunday run does the middle part in shards)."""
+    if not start_earnings_close(period=period, actor=actor):
+        return EarningsCloseSummary(period=period, already_closed=True)
+    if progress:
+        progress(1, 0)
+    with transaction.atomic(durable=True):
+        part = close_earnings_of_leases(period=period, lease_range=(0, ALL_LEASES), actor=actor)
+    summary = complete_earnings_close(period=period, parts=[part], actor=actor)
+    if progress:
+        progress(1, 1)
+    return summary
+
+
+def earnings_close_complete(period: dt.date) -> bool:
+    return EarningsClose.objects.filter(period=period, completed_at__isnull=False).exists()
 
 
 # --- the steps of the Sunday run's weekly close (operations.jobs runs them in order) ----------------
@@ -164,33 +224,127 @@ def close_earnings(*, period: dt.date, actor=None, progress: Progress | None = N
 CLOSE_STEPS: Registry[CloseStep] = Registry("weekly close step")
 
 
-def register_close_step(name: str, fn: Callable[..., StepResult], *, order: int, label: str = "") -> None:
-    """Add a step to the weekly close; steps run by ascending `order`. `label` is how people read it."""
-    CLOSE_STEPS.register(name, CloseStep(name=name, fn=fn, label=label), order=order)
+def register_close_step(
+    name: str, fn: Callable[..., StepResult], *, order: int, label: str = "", sharded: ShardedWork | None = None
+) -> None:
+    """Add a step to the weekly close; steps run by ascending `order`. `label` is how people read
+    it; `sharded` is how it runs in shards over ranges of leases (`fn` stays its one-process form)."""
+    CLOSE_STEPS.register(name, CloseStep(name=name, fn=fn, label=label, sharded=sharded), order=order)
 
 
-def close_earnings_step(*, period: dt.date, actor=None, progress: Progress | None = None) -> StepResult:
-    summary = close_earnings(period=period, actor=actor, progress=progress)
-    return StepResult(
-        count=summary.receipts,
-        amount=summary.earnings,
-        details={
-            "already_closed": summary.already_closed,
-            "leases": summary.leases,
-            "taxes_posted": summary.taxes_posted,
-            "taxes": str(summary.taxes),
-            "earnings_receipts": summary.receipts,
-            "applied": str(summary.applied),
-            "unapplied": str(summary.unapplied),
-            "balances_closed": summary.balances_closed,
-        },
+def _details(summary: EarningsCloseSummary) -> dict:
+    return {
+        "already_closed": summary.already_closed,
+        "leases": summary.leases,
+        "taxes_posted": summary.taxes_posted,
+        "taxes": str(summary.taxes),
+        "earnings_receipts": summary.receipts,
+        "earnings": str(summary.earnings),
+        "applied": str(summary.applied),
+        "unapplied": str(summary.unapplied),
+        "balances_closed": summary.balances_closed,
+    }
+
+
+def _from_details(period: dt.date, details: dict) -> EarningsCloseSummary:
+    return EarningsCloseSummary(
+        period=period,
+        already_closed=False,
+        leases=details["leases"],
+        taxes_posted=details["taxes_posted"],
+        taxes=Decimal(details["taxes"]),
+        receipts=details["earnings_receipts"],
+        earnings=Decimal(details["earnings"]),
+        applied=Decimal(details["applied"]),
+        unapplied=Decimal(details["unapplied"]),
+        balances_closed=details["balances_closed"],
     )
 
 
+def _earnings_result(summary: EarningsCloseSummary) -> StepResult:
+    return StepResult(count=summary.receipts, amount=summary.earnings, details=_details(summary))
+
+
+def close_earnings_step(*, period: dt.date, actor=None, progress: Progress | None = None) -> StepResult:
+    return _earnings_result(close_earnings(period=period, actor=actor, progress=progress))
+
+
+def _start_earnings_shards(*, period: dt.date, actor=None) -> StepResult | None:
+    if start_earnings_close(period=period, actor=actor):
+        return None
+    return _earnings_result(EarningsCloseSummary(period=period, already_closed=True))
+
+
+def _earnings_shard(*, period: dt.date, lease_range: tuple[int, int], actor=None) -> StepResult:
+    return _earnings_result(close_earnings_of_leases(period=period, lease_range=lease_range, actor=actor))
+
+
+def _finish_earnings_shards(*, period: dt.date, actor=None, shards: Sequence[StepResult], ran) -> StepResult:
+    parts = [_from_details(period, shard.details) for shard in shards]
+    return _earnings_result(complete_earnings_close(period=period, parts=parts, actor=actor))
+
+
+# The close in shards: every shard's part of the totals counts, whichever run booked it, so a
+# resumed close resumes its set of shards (resume_done) rather than booking anew.
+EARNINGS_SHARDS = ShardedWork(
+    start=_start_earnings_shards, shard=_earnings_shard, finish=_finish_earnings_shards, resume_done=True
+)
+
+
 def generate_dtrs_step(*, period: dt.date, actor=None, progress: Progress | None = None) -> StepResult:
-    summary = generate_dtrs(period=period, actor=actor, progress=progress)
+    summary = generate_dtrs(period=period, actor=actor, progress=progress, render=False)  # the PDF step draws them
     return StepResult(
         count=summary.generated,
         amount=summary.total_due_to_driver,
         details={"card_earnings": str(summary.card_earnings), "total_due_to_driver": str(summary.total_due_to_driver)},
     )
+
+
+def _check_dtrs_may_start(*, period: dt.date, actor=None) -> None:
+    check_earnings_closed(period)
+
+
+def _dtrs_shard(*, period: dt.date, lease_range: tuple[int, int], actor=None) -> StepResult:
+    summary = generate_dtrs(period=period, actor=actor, lease_range=lease_range, render=False)
+    return StepResult(
+        count=summary.generated,
+        amount=summary.total_due_to_driver,
+        details={"card_earnings": str(summary.card_earnings), "total_due_to_driver": str(summary.total_due_to_driver)},
+    )
+
+
+def _sum_results(ran: Sequence[StepResult], *money: str) -> StepResult:
+    return StepResult(
+        count=sum(result.count for result in ran),
+        amount=sum((Decimal(result.amount) for result in ran), ZERO),
+        details={name: str(sum((Decimal(result.details[name]) for result in ran), ZERO)) for name in money},
+    )
+
+
+def _finish_dtrs(*, period: dt.date, actor=None, shards, ran: Sequence[StepResult]) -> StepResult:
+    return _sum_results(ran, "card_earnings", "total_due_to_driver")
+
+
+# DTRs are issued batch by batch, each committing on its own, and never twice for a lease, so a
+# shard is idempotent; this run's count is what it issued.
+DTR_SHARDS = ShardedWork(start=_check_dtrs_may_start, shard=_dtrs_shard, finish=_finish_dtrs, atomic=False)
+
+
+PDF_STEP = "statements.render_dtr_pdfs"
+
+
+def render_pdfs_step(*, period: dt.date, actor=None, progress: Progress | None = None) -> StepResult:
+    """Render the period's DTR PDFs that are not current (every lease at once)."""
+    return StepResult(count=render_period_pdfs(period=period, lease_range=(0, ALL_LEASES)))
+
+
+def _pdfs_shard(*, period: dt.date, lease_range: tuple[int, int], actor=None) -> StepResult:
+    return StepResult(count=render_period_pdfs(period=period, lease_range=lease_range))
+
+
+def _finish_pdfs(*, period: dt.date, actor=None, shards, ran: Sequence[StepResult]) -> StepResult:
+    return StepResult(count=sum(result.count for result in ran))
+
+
+# A PDF already current is skipped, so a shard is idempotent.
+PDF_SHARDS = ShardedWork(shard=_pdfs_shard, finish=_finish_pdfs, atomic=False)

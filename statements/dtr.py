@@ -169,12 +169,7 @@ def generate_dtrs(
     _check_period(period)
     if lease_range is not None:
         lease_range = _check_range(lease_range)
-    if not EarningsClose.objects.filter(period=period).exists():
-        raise Conflict(
-            f"The earnings of the week of {period} are not closed yet; DTRs are issued after them.",
-            code=ErrorCode.INVALID_TRANSITION,
-            fields={"period": "Close the week's earnings first."},
-        )
+    check_earnings_closed(period)
     due = leases_due_a_dtr(period=period, lease_range=lease_range)
     issued = DTR.objects.filter(period=period)
     if lease_range is not None:
@@ -233,6 +228,16 @@ def _check_range(lease_range) -> tuple[int, int]:
     if lo > hi:
         raise InvalidInput(f"The range {lo}–{hi} is empty.", fields={"lease_range": "lo must not exceed hi."})
     return lo, hi
+
+
+def check_earnings_closed(period: dt.date) -> None:
+    """DTRs are issued once the week's earnings close is complete (every lease's taxes and earnings booked)."""
+    if not EarningsClose.objects.filter(period=period, completed_at__isnull=False).exists():
+        raise Conflict(
+            f"The earnings of the week of {period} are not closed yet; DTRs are issued after them.",
+            code=ErrorCode.INVALID_TRANSITION,
+            fields={"period": "Close the week's earnings first."},
+        )
 
 
 def _lock_key(period: dt.date) -> str:

@@ -148,8 +148,9 @@ class Trip(models.Model):
 
 
 class EarningsClose(models.Model):
-    """The week's card earnings were booked: its TAXES and EARNINGS are in the ledger, and trips
-    starting in it are refused from then on (they would change a week already reported)."""
+    """The week's card earnings are being booked (`completed_at` empty: the close's shards are
+    running) or were booked (its TAXES and EARNINGS are in the ledger); either way trips starting
+    in it are refused from the moment the row exists (they would change a week being reported)."""
 
     period = models.DateField(unique=True)
     leases = models.PositiveIntegerField(default=0, help_text="Leases with trips in the week.")
@@ -158,7 +159,14 @@ class EarningsClose(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    closed_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(
+        auto_now_add=True, help_text="When the close started: trips were refused from then."
+    )
+    completed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When every lease's taxes and earnings were booked; DTRs and payouts wait for it.",
+    )
 
     class Meta:
         db_table = "ledger_earningsclose"  # created by the ledger app before statements had its own

@@ -20,3 +20,24 @@ def render_dtr_pdfs(dtr_ids: Iterable[int]) -> int:
         store_pdf(dtr)
         rendered += 1
     return rendered
+
+
+def render_period_pdfs(*, period, lease_range: tuple[int, int]) -> int:
+    """Render the PDFs of the period's DTRs of the leases with lo <= id <= hi that are not
+    current (the weekly close's PDF step, one shard); returns how many were drawn."""
+    lo, hi = lease_range
+    ids = DriverTransactionReport.objects.filter(period=period, lease_id__gte=lo, lease_id__lte=hi).values_list(
+        "pk", flat=True
+    )
+    return render_dtr_pdfs(list(ids))
+
+
+def queue_period_pdfs(period, *, chunk: int = 25) -> int:
+    """Queue the period's DTRs that have no PDF yet for the workers to draw, `chunk` per task
+    (a close run without its PDF step); returns how many were queued."""
+    ids = list(
+        DriverTransactionReport.objects.filter(period=period, pdf="").order_by("pk").values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), chunk):
+        render_dtr_pdfs.delay_on_commit(ids[start : start + chunk])
+    return len(ids)

@@ -242,23 +242,23 @@ def test_a_worker_killed_mid_run_leaves_a_sound_ledger_and_the_rerun_posts_the_r
     assert len(expected) > 15_000
 
     worker = processes.worker()
-    processes.send("leases.post_due_installments", period=period.isoformat(), batch_size=200)
+    processes.send("leases.post_due_installments", period=period.isoformat(), shard_leases=200)
     wait_for(
         lambda: LeaseInstallment.objects.filter(status="POSTED").count() >= 600,
         timeout=90,
-        what="the first batches",
+        what="the first shards",
         processes=processes,
         every=0.02,
     )
     processes.kill(worker)
-    # Its server session ends once the server notices; until then it may still commit the batch
+    # Its server session ends once the server notices; until then it may still commit the shard
     # whose COMMIT it had sent.
     wait_for(other_sessions_gone, timeout=30, what="the killed worker's session to end", processes=processes)
 
     posted_before = LeaseInstallment.objects.filter(status="POSTED").count()
     assert 0 < posted_before < len(expected), "the job should have been killed mid-run"
     assert JobRun.objects.get(job="leases.post_due_installments").status == "RUNNING"
-    assert violations() == []  # every committed batch is whole
+    assert violations() == []  # every committed shard is whole
     assert postings().filter(category="LEASE", entry_type="DEBIT").count() == posted_before
 
     processes.worker()

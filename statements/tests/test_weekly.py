@@ -126,7 +126,7 @@ def test_closing_a_week_twice_changes_nothing_and_dtrs_are_issued_once(fleet):
     assert EarningsClose.objects.get().earnings == D("465.00")
 
 
-def test_a_crash_while_applying_earnings_leaves_nothing_and_the_rerun_completes(fleet, monkeypatch):
+def test_a_crash_while_applying_earnings_leaves_nothing_booked_and_the_rerun_completes(fleet, monkeypatch):
     lease = fleet.lease()
     import_lines(worked_example(lease, P1))
     charge(lease, Category.LEASE, "500.00", "LEASE-1")
@@ -138,11 +138,18 @@ def test_a_crash_while_applying_earnings_leaves_nothing_and_the_rerun_completes(
     monkeypatch.setattr(services, "apply_earnings_bulk", crash)
     with pytest.raises(RuntimeError):
         close_earnings(period=P1)
-    assert ledger_counts() == before and not EarningsClose.objects.exists()
+    # The close had started (trips of the week are refused from then on) but booked nothing and
+    # is not complete: no DTRs, no payouts yet.
+    assert ledger_counts() == before
+    assert EarningsClose.objects.get(period=P1).completed_at is None
+    with pytest.raises(Conflict):
+        generate_dtrs(period=P1)
 
     monkeypatch.undo()
     summary = close_earnings(period=P1)
     assert (summary.taxes, summary.earnings, summary.applied) == (D("191.25"), D("465.00"), D("465.00"))
+    close = EarningsClose.objects.get(period=P1)
+    assert close.completed_at is not None and (close.taxes, close.earnings) == (D("191.25"), D("465.00"))
 
 
 def test_dtr_batches_commit_one_by_one_and_a_rerun_finishes_the_rest(fleet, monkeypatch):
@@ -216,7 +223,11 @@ def eager_tasks(settings, tmp_path):
 def test_the_steps_run_in_the_sunday_close(transactional_db, make_user, eager_tasks):
     from operations.jobs import close_steps, weekly_close
 
-    assert [step.name for step in close_steps()][-2:] == ["ledger.close_earnings", "ledger.generate_dtrs"]
+    assert [step.name for step in close_steps()][-3:] == [
+        "ledger.close_earnings",
+        "ledger.generate_dtrs",
+        "statements.render_dtr_pdfs",
+    ]
     lease = FleetFactory(make_user("Finance")).lease()
     import_lines(worked_example(lease, P1))
     charge(lease, Category.EZPASS, "31.22", "EZP-1")
@@ -227,12 +238,14 @@ def test_the_steps_run_in_the_sunday_close(transactional_db, make_user, eager_ta
     steps = {run.job: run for run in runs}
     earnings = steps["ledger.weekly_close.ledger.close_earnings"]
     dtrs = steps["ledger.weekly_close.ledger.generate_dtrs"]
+    pdfs = steps["ledger.weekly_close.statements.render_dtr_pdfs"]
     assert (earnings.status, earnings.count, earnings.amount) == ("SUCCEEDED", 1, D("465.00"))
     assert earnings.details["taxes"] == "191.25"
     assert (dtrs.status, dtrs.count) == ("SUCCEEDED", 1)
+    assert (pdfs.status, pdfs.count) == ("SUCCEEDED", 1)
     dtr = DriverTransactionReport.objects.get()
     assert (dtr.balance_carried_forward, dtr.total_due_to_driver) == (D("257.47"), D("0.00"))
-    # The PDF was rendered by the task queued when the DTR committed.
+    # The PDF was drawn by the close's last step.
     assert dtr.pdf.name == f"dtrs/2025/{dtr.dtr_number}.pdf" and dtr.pdf_rendered_at is not None
 
 

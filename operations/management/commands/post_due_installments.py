@@ -31,15 +31,20 @@ class Command(BaseCommand):
             "--period", help="the period's Sunday, YYYY-MM-DD (default: the last closed period, as the Sunday run)"
         )
         parser.add_argument("--dry-run", action="store_true", help="count what is due; post nothing")
-        parser.add_argument("--batch-size", type=int, default=5000, help="installments per transaction")
+        parser.add_argument(
+            "--shard-leases", type=int, help="leases per shard, each one transaction (default: CLOSE_SHARD_LEASES)"
+        )
+        parser.add_argument("--batch-size", type=int, default=5000, help="no longer used (a shard is one transaction)")
 
-    def handle(self, *args, source: str, period: str | None, dry_run: bool, batch_size: int, **options):
+    def handle(self, *args, source: str, period: str | None, dry_run: bool, batch_size: int, shard_leases, **options):
         try:
             period_start = not_to_come(parse_period(period)) if period else last_closed_period()
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
+        if shard_leases is not None and shard_leases < 1:
+            raise CommandError("--shard-leases must be at least 1")
         sources = registered_sources() if source == "all" else [get_source(source)]
         total_count, total_amount, failed = 0, Decimal("0.00"), []
         for plan_source in sources:
@@ -54,7 +59,7 @@ class Command(BaseCommand):
                 continue
             bar = tqdm(
                 desc=f"{plan_source.name} {period_start}",
-                unit="inst",
+                unit="shard",
                 disable=options["verbosity"] < 1,
                 file=self.stderr._out,
             )
@@ -68,7 +73,7 @@ class Command(BaseCommand):
             try:
                 with triggered_by(JobRun.Trigger.COMMAND):
                     run = run_posting_job(
-                        source=plan_source.name, period=period_start, batch_size=batch_size, progress=progress
+                        source=plan_source.name, period=period_start, shard_leases=shard_leases, progress=progress
                     )
             except Exception as exc:  # one source failing does not stop the others; the run recorded why
                 bar.close()
