@@ -28,8 +28,13 @@ class Command(BaseCommand):
         parser.add_argument("names", nargs="+", help="benchmark names, or 'all'")
         parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes (quick runs)")
         parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+        parser.add_argument("--leases", type=int, help="fleet size, for the benchmarks that take one (default: theirs)")
+        parser.add_argument(
+            "--workers", type=int, nargs="+", default=[1, 2], help="worker processes to compare (default 1 2)"
+        )
+        parser.add_argument("--weeks", type=int, default=0, help="weeks of history before the measured week")
 
-    def handle(self, *args, names, scale, keep, **options):
+    def handle(self, *args, names, scale, keep, leases, workers, weeks, **options):
         _load_benchmarks()
         chosen = sorted(BENCHMARKS) if names == ["all"] else names
         unknown = [name for name in chosen if name not in BENCHMARKS]
@@ -37,6 +42,13 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(sorted(BENCHMARKS))}.")
         if not 0 < scale <= 1:
             raise CommandError("--scale is a fraction in (0, 1].")
+        if leases is not None and leases < 1:
+            raise CommandError("--leases is a number of leases, 1 or more.")
+        if any(count < 1 for count in workers):
+            raise CommandError("--workers takes numbers of worker processes, each 1 or more.")
+        if weeks < 0:
+            raise CommandError("--weeks is a number of weeks of history, 0 or more.")
+        sizes = {"leases": leases, "workers": tuple(dict.fromkeys(workers)), "weeks": weeks}
         original = connection.settings_dict["NAME"]
         for name in chosen:
             # Each benchmark gets a fresh scratch database of its own.
@@ -46,7 +58,7 @@ class Command(BaseCommand):
             try:
                 self.stdout.write(self.style.MIGRATE_HEADING(f"bench {name} (scale {scale:g})"))
                 started = time.perf_counter()
-                BENCHMARKS[name](Report(write=self.stdout.write, scale=scale))
+                BENCHMARKS[name](Report(write=self.stdout.write, scale=scale, **sizes))
                 self.stdout.write(f"  ({name} took {time.perf_counter() - started:.1f} s in all)")
             finally:
                 if keep:
