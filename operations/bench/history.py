@@ -26,9 +26,11 @@ from django.db.models import Count, Sum
 
 from batpay.money import ZERO, to_money
 from batpay.periods import WEEK, period_end
+from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
 from leases.models import Lease
 from ledger.selectors import balances
 from ledger.services import EarningsRow, apply_earnings_bulk
+from operations import demo
 from operations.bench import Report
 from operations.jobs import run_posting
 from operations.names import posting_jobs
@@ -40,6 +42,7 @@ from statements.models import EarningsClose
 BEHIND_SHARE = 0.2
 GOOD_WEEK = 0.15
 NO_TRIPS_WEEK = 0.03
+FLEET_SEED = 16
 
 
 def _earnings(rng: random.Random, rate: Decimal, behind: bool) -> Decimal:
@@ -60,6 +63,27 @@ def _arrears(before: dt.date) -> tuple[int, Decimal]:
         .aggregate(leases=Count("lease_id", distinct=True), owed=Sum("outstanding"))
     )
     return found["leases"], found["owed"] or ZERO
+
+
+def seed_fleet(report: Report, *, leases: int, period: dt.date, billed_from: dt.date) -> list[tuple]:
+    """seed_demo's fleet in force on the measured week's Saturday, its schedules billed from
+    `billed_from` (seed_demo's own steps: with BARE_FLEET it would bill from the measured week only,
+    leaving the history weeks without lease charges)."""
+    started = time.perf_counter()
+    fleet = demo.build_fleet(leases=leases, seed=FLEET_SEED, as_of=period_end(period))
+    with transaction.atomic():
+        demo.insert_fleet(fleet)
+        lease_schedules_adopt(billed_from=billed_from)
+        installments = lease_schedules_extend()
+    report.line(
+        f"fleet: {leases:,} leases billed from the week of {billed_from}",
+        f"{installments:,} lease installments scheduled in {time.perf_counter() - started:.1f} s",
+    )
+    rows = []
+    for lease in Lease.objects.select_related("primary_driver", "medallion").prefetch_related("additional_drivers"):
+        extra = [driver.tlc_license_number for driver in lease.additional_drivers.all()]
+        rows.append((lease, [lease.primary_driver.tlc_license_number, *extra]))
+    return rows
 
 
 def seed_history(report: Report, *, weeks: int, through: dt.date) -> None:

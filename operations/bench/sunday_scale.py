@@ -35,23 +35,19 @@ from celery import Celery
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.db.models import Count, Max, Min, Q, Sum
 
 from batpay.periods import WEEK, last_closed_period, period_end
-from lease_schedules.services import lease_schedules_adopt, lease_schedules_extend
-from leases.models import Lease
 from ledger.selectors import postings as ledger_postings
-from operations import demo
 from operations.bench import Report, benchmark
-from operations.bench.history import seed_history
+from operations.bench.history import seed_fleet, seed_history
 from operations.bench.weekly import TRIPS_PER_LEASE, write_trips
 from operations.models import JobRun
 from operations.names import WEEKLY_CLOSE, job_label, posting_jobs
 from statements.models import DriverTransactionReport as DTR
 from statements.trips import import_trips
 
-FLEET_SEED = 16
 # A Sunday that stops moving (no job finished, no PDF rendered) for this long has hung.
 STALL_SECONDS = 900
 READY_SECONDS = 120
@@ -61,27 +57,6 @@ SUNDAY = "the whole Sunday"
 
 
 # --- the fleet ------------------------------------------------------------------------------------
-
-
-def _seed_fleet(report: Report, *, leases: int, period: dt.date, billed_from: dt.date) -> list[tuple]:
-    """seed_demo's fleet in force on the measured week's Saturday, its schedules billed from
-    `billed_from` (seed_demo's own steps: with BARE_FLEET it would bill from the measured week only,
-    leaving the history weeks without lease charges)."""
-    started = time.perf_counter()
-    fleet = demo.build_fleet(leases=leases, seed=FLEET_SEED, as_of=period_end(period))
-    with transaction.atomic():
-        demo.insert_fleet(fleet)
-        lease_schedules_adopt(billed_from=billed_from)
-        installments = lease_schedules_extend()
-    report.line(
-        f"fleet: {leases:,} leases billed from the week of {billed_from}",
-        f"{installments:,} lease installments scheduled in {time.perf_counter() - started:.1f} s",
-    )
-    rows = []
-    for lease in Lease.objects.select_related("primary_driver", "medallion").prefetch_related("additional_drivers"):
-        extra = [driver.tlc_license_number for driver in lease.additional_drivers.all()]
-        rows.append((lease, [lease.primary_driver.tlc_license_number, *extra]))
-    return rows
 
 
 def _import_week(report: Report, fleet: list[tuple], period: dt.date) -> int:
@@ -317,6 +292,7 @@ class Step:
     seconds: float
     rows: int
     unit: str = "rows"
+    started: dt.datetime | None = None
 
 
 @dataclass
@@ -372,6 +348,7 @@ def _run_sunday(report: Report, pool: Workers, period: dt.date) -> None:
         progress.see((finished, done.aggregate(n=Sum("count"))["n"]), f"{finished} of {len(jobs)} posting jobs done")
         time.sleep(0.2)
     pool.send(WEEKLY_CLOSE, period=period.isoformat())
+    announced = False
     while True:
         pool.check_alive()
         _failed(period)
@@ -381,6 +358,10 @@ def _run_sunday(report: Report, pool: Workers, period: dt.date) -> None:
         )
         if closed and counts["pdfs"] == counts["dtrs"]:
             break
+        if closed and not announced:
+            announced = True
+            steps = ", ".join(f"{step.label} {step.seconds:.1f} s" for step in _job_steps(period))
+            report.write(f"    W={pool.count}: closed — {steps}; the PDFs go on")
         steps = JobRun.objects.filter(period=period, job__startswith=f"{WEEKLY_CLOSE}.").values_list("job", "status")
         running = [job_label(job) for job, status in steps if status == JobRun.Status.RUNNING]
         text = f"{'closed' if closed else (', '.join(running) or 'weekly close queued')}; "
@@ -389,27 +370,35 @@ def _run_sunday(report: Report, pool: Workers, period: dt.date) -> None:
         time.sleep(0.2)
 
 
-def _figures(workers: int, period: dt.date, media: Path) -> Sunday:
-    """Each step's time and rows from what the run recorded (JobRuns, DTR timestamps)."""
-    sunday = Sunday(workers=workers)
+def _job_steps(period: dt.date) -> list[Step]:
+    """Each job of the period that has finished: from its first run's start to its last run's end."""
     runs = (
         JobRun.objects.filter(period=period, status=JobRun.Status.SUCCEEDED)
         .values("job")
         .annotate(first=Min("started_at"), last=Max("finished_at"), rows=Sum("count"))
         .order_by("first")
     )
+    leases = DTR.objects.filter(period=period).count()
+    return [
+        Step(job_label(run["job"]), (run["last"] - run["first"]).total_seconds(), leases, "leases", run["first"])
+        if run["job"] == WEEKLY_CLOSE
+        else Step(
+            job_label(run["job"]), (run["last"] - run["first"]).total_seconds(), run["rows"] or 0, "rows", run["first"]
+        )
+        for run in runs
+    ]
+
+
+def _figures(workers: int, period: dt.date, media: Path) -> Sunday:
+    """Each step's time and rows from what the run recorded (JobRuns, DTR timestamps)."""
+    sunday = Sunday(workers=workers, steps=_job_steps(period))
     dtrs = DTR.objects.filter(period=period)
     pdfs = dtrs.aggregate(n=Count("pk"), first=Min("generated_at"), last=Max("pdf_rendered_at"))
-    for run in runs:
-        if run["job"] == WEEKLY_CLOSE:
-            step = Step(job_label(run["job"]), (run["last"] - run["first"]).total_seconds(), pdfs["n"], "leases")
-        else:
-            step = Step(job_label(run["job"]), (run["last"] - run["first"]).total_seconds(), run["rows"] or 0)
-        sunday.steps.append(step)
+    closed = JobRun.objects.filter(period=period, status=JobRun.Status.SUCCEEDED).aggregate(last=Max("finished_at"))
     # PDFs are queued as the DTRs commit, so they may overlap the close: from the first DTR to the last PDF.
     sunday.steps.append(Step(PDF_STEP, (pdfs["last"] - pdfs["first"]).total_seconds(), pdfs["n"], "PDFs"))
-    start = min(run["first"] for run in runs)
-    end = max(pdfs["last"], max(run["last"] for run in runs))
+    start = min(step.started for step in sunday.steps if step.started)
+    end = max(pdfs["last"], closed["last"])
     sunday.steps.append(Step(SUNDAY, (end - start).total_seconds(), pdfs["n"], "leases"))
     missing = [name for name in dtrs.values_list("pdf", flat=True) if not (media / name).is_file()]
     if missing:
@@ -476,7 +465,7 @@ def sunday_scale_benchmark(report: Report) -> None:
         f"{period} – {period_end(period)}; {leases:,} leases, {weeks} weeks of history, "
         f"workers {' and '.join(map(str, report.workers))}, broker {settings.CELERY_BROKER_URL.split('://')[0]}",
     )
-    fleet = _seed_fleet(report, leases=leases, period=period, billed_from=first)
+    fleet = seed_fleet(report, leases=leases, period=period, billed_from=first)
     seed_history(report, weeks=weeks, through=period - WEEK)
     _import_week(report, fleet, period)
     with connection.cursor() as cursor:

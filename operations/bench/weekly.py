@@ -1,6 +1,7 @@
 """`manage.py bench weekly_close`: a fleet's week from its trips file to its DTRs, and PDFs per second.
 
-A seed_demo fleet of 10,000 leases gets the week's LEASE charges (and EZPASS on some), and a
+A seed_demo fleet of 10,000 leases (`--leases`; with `--weeks K`, K closed weeks of history first,
+`operations.bench.history`) gets the week's LEASE charges (and EZPASS on some), and a
 trips CSV of about 30 realistic trips per lease (additional drivers drive some; two in three
 paid by card). The file is imported, then the week is closed — TAXES charges and EARNINGS
 through the waterfall — and every lease gets its DTR snapshot. The DTR PDFs are rendered
@@ -21,11 +22,12 @@ from django.core.management import call_command
 from django.db import connection
 from pypdf import PdfReader
 
-from batpay.periods import last_closed_period, local_instant, local_zone, period_bounds, period_end
+from batpay.periods import WEEK, last_closed_period, local_instant, local_zone, period_bounds, period_end
 from leases.models import Lease
 from ledger import services
 from ledger.categories import Category
 from operations.bench import BARE_FLEET, Report, benchmark
+from operations.bench.history import seed_fleet, seed_history
 from statements.close import close_earnings
 from statements.dtr import generate_dtrs
 from statements.models import DriverTransactionReport
@@ -147,10 +149,15 @@ def write_trips(path: Path, fleet, period: dt.date, per_lease: int, rng: random.
 
 @benchmark("weekly_close")
 def weekly_close_benchmark(report: Report) -> None:
-    leases = report.n(10_000)
+    leases = report.leases or report.n(10_000)
     period = last_closed_period()
     rng = random.Random(20250928)
-    fleet = _fleet(report, leases, period)
+    if report.weeks:
+        # Steady state: the fleet billed from the first of --weeks closed weeks before the measured one.
+        fleet = seed_fleet(report, leases=leases, period=period, billed_from=period - report.weeks * WEEK)
+        seed_history(report, weeks=report.weeks, through=period - WEEK)
+    else:
+        fleet = _fleet(report, leases, period)
     _charges(fleet, period, rng)
     report.line("week", f"{period} – {period_end(period)}; LEASE charges for every lease, EZPASS for about half")
 
