@@ -46,6 +46,7 @@ from operations.bench.weekly import TRIPS_PER_LEASE, write_trips
 from operations.models import JobRun
 from operations.names import WEEKLY_CLOSE, job_label, posting_jobs
 from statements.models import DriverTransactionReport as DTR
+from statements.snapshots import leases_due_a_dtr
 from statements.trips import import_trips
 
 # A Sunday that stops moving (no job finished, no PDF rendered) for this long has hung.
@@ -347,6 +348,9 @@ def _run_sunday(report: Report, pool: Workers, period: dt.date) -> None:
             break
         progress.see((finished, done.aggregate(n=Sum("count"))["n"]), f"{finished} of {len(jobs)} posting jobs done")
         time.sleep(0.2)
+    # However the close spreads its work (a close that only dispatches tasks may finish first), the
+    # Sunday is over when every lease due a DTR has one and every DTR its PDF.
+    due = len(leases_due_a_dtr(period=period))
     pool.send(WEEKLY_CLOSE, period=period.isoformat())
     announced = False
     while True:
@@ -356,7 +360,7 @@ def _run_sunday(report: Report, pool: Workers, period: dt.date) -> None:
         counts = DTR.objects.filter(period=period).aggregate(
             dtrs=Count("pk"), pdfs=Count("pk", filter=Q(pdf_rendered_at__isnull=False) & ~Q(pdf=""))
         )
-        if closed and counts["pdfs"] == counts["dtrs"]:
+        if closed and counts["dtrs"] >= due and counts["pdfs"] == counts["dtrs"]:
             break
         if closed and not announced:
             announced = True
