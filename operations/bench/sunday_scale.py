@@ -417,13 +417,19 @@ def _figures(workers: int, period: dt.date, media: Path) -> Sunday:
     return sunday
 
 
+def _per_second(rows: int, seconds: float, workers: int) -> str:
+    """Rows per second per worker, with the decimals a slow step (PDFs) needs to be read."""
+    rate = rows / seconds / workers if seconds else float("inf")
+    return f"{rate:,.2f}" if rate < 10 else f"{rate:,.0f}"
+
+
 def _print_sunday(report: Report, sunday: Sunday) -> None:
     report.write(f"  W={sunday.workers} worker{'s' if sunday.workers > 1 else ''}:")
     for step in sunday.steps:
-        per_worker = step.rows / step.seconds / sunday.workers if step.seconds else float("inf")
+        per_worker = _per_second(step.rows, step.seconds, sunday.workers)
         report.line(
             f"  {step.label}",
-            f"{step.seconds:8.2f} s {step.rows:>9,} {step.unit:<6} {per_worker:>9,.1f} per s per worker",
+            f"{step.seconds:8.2f} s {step.rows:>9,} {step.unit:<6} {per_worker:>9} per s per worker",
         )
     whole = sunday.step(SUNDAY)
     if whole and whole.seconds:
@@ -445,8 +451,7 @@ def _side_by_side(report: Report, sundays: list[Sunday]) -> None:
             if found is None:
                 cells += f"{'–':>10}{'–':>11}"
                 continue
-            rate = found.rows / found.seconds / sunday.workers if found.seconds else float("inf")
-            cells += f"{found.seconds:>10.2f}{rate:>11,.1f}"
+            cells += f"{found.seconds:>10.2f}{_per_second(found.rows, found.seconds, sunday.workers):>11}"
         for sunday in sundays[1:]:
             found = sunday.step(step.label)
             speedups += f"{step.seconds / found.seconds:>9.2f}" if found and found.seconds else f"{'–':>9}"
