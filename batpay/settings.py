@@ -307,6 +307,11 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 else:
     _default_results = "rpc://"
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "").strip() or _default_results
+# The queue tasks go to when their sender names none (Celery's "celery"). A worker started with another one
+# (and `-Q` the same) keeps every task it queues itself — PDFs after the close, a step's shards — among the
+# workers of its own queue: `manage.py bench sunday_scale` runs a scratch database's Sunday on a queue of
+# its own, beside the product's workers on the same broker.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "").strip() or "celery"
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True

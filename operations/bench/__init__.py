@@ -30,9 +30,12 @@ def benchmark(name: str):
 class Report:
     write: Callable[[str], None]
     scale: float = 1.0
-    # Weeks of history closed before the measured week (`--weeks`), for benchmarks that start from it.
-    weeks: int = 0
     figures: dict[str, float] = field(default_factory=dict)
+    # `manage.py bench --leases N --workers W… --weeks K`: a benchmark that takes a fleet size, worker
+    # counts or weeks of history reads them here (leases None: the benchmark's own size, scaled).
+    leases: int | None = None
+    workers: tuple[int, ...] = (1, 2)
+    weeks: int = 0
 
     def n(self, full: int) -> int:
         """A size scaled by --scale (a quick run uses a fraction of the full size)."""

@@ -1,6 +1,7 @@
 """`manage.py bench weekly_close`: a fleet's week from its trips file to its DTRs, and PDFs per second.
 
-A seed_demo fleet of 10,000 leases gets the week's LEASE charges (and EZPASS on some), and a
+A seed_demo fleet of 10,000 leases (`--leases`; with `--weeks K`, K closed weeks of history first,
+`operations.bench.history`) gets the week's LEASE charges (and EZPASS on some), and a
 trips CSV of about 30 realistic trips per lease (additional drivers drive some; two in three
 paid by card). The file is imported, then the week is closed — TAXES charges and EARNINGS
 through the waterfall — and every lease gets its DTR snapshot. The DTR PDFs are rendered
@@ -235,7 +236,7 @@ def write_trips(path: Path, fleet, period: dt.date, per_lease: int, rng: random.
 
 @benchmark("weekly_close")
 def weekly_close_benchmark(report: Report) -> None:
-    leases = report.n(10_000)
+    leases = report.leases or report.n(10_000)
     period = last_closed_period()
     rng = random.Random(20250928)
     fleet = _fleet(report, leases, period)

@@ -27,12 +27,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("names", nargs="+", help="benchmark names, or 'all'")
         parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes (quick runs)")
-        parser.add_argument(
-            "--weeks", type=int, default=0, help="weeks of history closed before the measured week (weekly_close)"
-        )
         parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+        parser.add_argument("--leases", type=int, help="fleet size, for the benchmarks that take one (default: theirs)")
+        parser.add_argument(
+            "--workers", type=int, nargs="+", default=[1, 2], help="worker processes to compare (default 1 2)"
+        )
+        parser.add_argument("--weeks", type=int, default=0, help="weeks of history before the measured week")
 
-    def handle(self, *args, names, scale, weeks, keep, **options):
+    def handle(self, *args, names, scale, keep, leases, workers, weeks, **options):
         _load_benchmarks()
         chosen = sorted(BENCHMARKS) if names == ["all"] else names
         unknown = [name for name in chosen if name not in BENCHMARKS]
@@ -40,8 +42,13 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(sorted(BENCHMARKS))}.")
         if not 0 < scale <= 1:
             raise CommandError("--scale is a fraction in (0, 1].")
+        if leases is not None and leases < 1:
+            raise CommandError("--leases is a number of leases, 1 or more.")
+        if any(count < 1 for count in workers):
+            raise CommandError("--workers takes numbers of worker processes, each 1 or more.")
         if not 0 <= weeks <= 104:
-            raise CommandError("--weeks is a number of weeks from 0 to 104.")
+            raise CommandError("--weeks is a number of weeks of history, from 0 to 104.")
+        sizes = {"leases": leases, "workers": tuple(dict.fromkeys(workers)), "weeks": weeks}
         original = connection.settings_dict["NAME"]
         for name in chosen:
             # Each benchmark gets a fresh scratch database of its own.
@@ -52,7 +59,7 @@ class Command(BaseCommand):
                 heading = f"bench {name} (scale {scale:g}, {weeks} weeks of history)"
                 self.stdout.write(self.style.MIGRATE_HEADING(heading))
                 started = time.perf_counter()
-                BENCHMARKS[name](Report(write=self.stdout.write, scale=scale, weeks=weeks))
+                BENCHMARKS[name](Report(write=self.stdout.write, scale=scale, **sizes))
                 self.stdout.write(f"  ({name} took {time.perf_counter() - started:.1f} s in all)")
             finally:
                 if keep:
