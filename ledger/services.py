@@ -160,6 +160,9 @@ ORDER BY b.id
 """
 
 
+_POSTING_WORK_MEM = "64MB"
+
+
 def _load_rows(cursor, table: str, columns: str, types: str, rows: Iterable[tuple]) -> None:
     """COPY rows into a session temp table (emptied first and at commit)."""
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({types}) ON COMMIT DELETE ROWS")
@@ -230,6 +233,11 @@ def post_obligations(*, rows: Sequence[ObligationRow], actor=None, description: 
             "description text",
             prepared,
         )
+        # The statement sorts the rows three times: with the default 4 MB each sort of a large
+        # batch spilled to disk. More memory for this statement only (set back after it; an
+        # error rolls the setting back with the transaction).
+        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [_POSTING_WORK_MEM])
+        previous_work_mem = cursor.fetchone()[0]
         cursor.execute(
             _POST_OBLIGATIONS_SQL,
             {
@@ -239,6 +247,7 @@ def post_obligations(*, rows: Sequence[ObligationRow], actor=None, description: 
             },
         )
         posted = cursor.fetchall()
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [previous_work_mem])
         lease_balances = [balance_id for _, balance_id, _, _, category in posted if category == Category.LEASE]
         closed = _apply_prepayments(cursor, lease_balances, _actor_id(actor)) if lease_balances else []
         if posted:
