@@ -159,8 +159,25 @@ class PostingInline(ReadOnly, PostingLinks, admin.TabularInline):
         return super().get_queryset(request).select_related("obligation", "receipt").order_by("id")
 
 
+# The totals row under a ledger list sums every filtered row: over a whole ledger (millions of
+# postings) that is a full scan on each page view. It shows once the filters bring the list to
+# at most this many rows; the bound itself is a LIMITed count.
+LIST_TOTALS_MAX_ROWS = 50_000
+
+
+class BoundedListTotals(ListTotalsMixin):
+    def list_totals_of(self, queryset):
+        if not _within_totals_bound(queryset):
+            return {}
+        return super().list_totals_of(queryset)
+
+
+def _within_totals_bound(queryset) -> bool:
+    return queryset.order_by()[: LIST_TOTALS_MAX_ROWS + 1].count() <= LIST_TOTALS_MAX_ROWS
+
+
 @admin.register(Posting)
-class PostingAdmin(PostingLinks, PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
+class PostingAdmin(PostingLinks, PeopleLinks, BoundedListTotals, ExportAdminMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "id",
         "created_at",
@@ -213,6 +230,8 @@ class PostingAdmin(PostingLinks, PeopleLinks, ListTotalsMixin, ExportAdminMixin,
         return f"{obj.amount:,.2f}" if obj.entry_type == EntryType.CREDIT else ""
 
     def list_totals_of(self, queryset):
+        if not _within_totals_bound(queryset):
+            return {}
         sums = queryset.order_by().aggregate(
             debit=Sum("amount", filter=Q(entry_type=EntryType.DEBIT)),
             credit=Sum("amount", filter=Q(entry_type=EntryType.CREDIT)),
@@ -283,7 +302,7 @@ class PostingAdmin(PostingLinks, PeopleLinks, ListTotalsMixin, ExportAdminMixin,
 
 
 @admin.register(ObligationBalance)
-class ObligationBalanceAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
+class ObligationBalanceAdmin(PeopleLinks, BoundedListTotals, ExportAdminMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "id",
         "category",
@@ -347,7 +366,7 @@ def can_use_credit(request: HttpRequest) -> bool:
 
 
 @admin.register(Refund)
-class RefundAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
+class RefundAdmin(PeopleLinks, BoundedListTotals, ExportAdminMixin, ReadOnlyLedgerAdmin):
     list_totals = ("amount",)
     export_columns = REFUND_COLUMNS
     export_title = "Refunds"
@@ -379,7 +398,7 @@ class RefundAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedger
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixin, ReadOnlyLedgerAdmin):
+class ReceiptAdmin(PeopleLinks, BoundedListTotals, ExportAdminMixin, ReadOnlyLedgerAdmin):
     list_totals = ("amount", "unapplied")
     export_columns = RECEIPT_COLUMNS
     export_title = "Receipts"

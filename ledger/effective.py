@@ -36,6 +36,7 @@ from django.db import connection
 
 from batpay.periods import period_start
 from batpay.registry import Registry
+from ledger.arrays import pg_array
 
 # --- late charges -----------------------------------------------------------------------------
 
@@ -90,9 +91,9 @@ def balance_floors(balance_ids: Iterable[int]) -> dict[int, dt.date]:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT obligation_id, max(effective_date) FROM ledger_posting WHERE obligation_id = ANY(%s) "
+            "SELECT obligation_id, max(effective_date) FROM ledger_posting WHERE obligation_id = ANY(%s::bigint[]) "
             "GROUP BY obligation_id",
-            [ids],
+            [pg_array(ids)],
         )
         return dict(cursor.fetchall())
 
@@ -102,7 +103,7 @@ WITH x AS (
     SELECT obligation_id, effective_date,
            SUM(SUM(CASE entry_type WHEN 'DEBIT' THEN amount ELSE -amount END))
                OVER (PARTITION BY obligation_id ORDER BY effective_date) AS as_of
-    FROM ledger_posting WHERE obligation_id = ANY(%(ids)s)
+    FROM ledger_posting WHERE obligation_id = ANY(%(ids)s::bigint[])
     GROUP BY obligation_id, effective_date
 ), at_day AS (
     SELECT DISTINCT ON (obligation_id) obligation_id, as_of
@@ -125,7 +126,7 @@ def room_on(balance_ids: Iterable[int], day: dt.date) -> dict:
     if not ids:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(_ROOM_SQL, {"ids": ids, "day": day})
+        cursor.execute(_ROOM_SQL, {"ids": pg_array(ids), "day": day})
         return dict(cursor.fetchall())
 
 

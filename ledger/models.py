@@ -30,15 +30,30 @@ class ObligationBalance(models.Model):
     outstanding = money_field()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     due_period = models.DateField()
+    # The database checks these four references set-based, once per statement (migration 0011:
+    # the rows referred to are locked FOR KEY SHARE as a foreign key would, and cannot be deleted
+    # while a balance refers to them) instead of four row-by-row foreign-key checks per balance.
     driver = models.ForeignKey(  # indexed by balance_driver_status
-        "leases.Driver", on_delete=models.PROTECT, related_name="obligations", db_index=False
+        "leases.Driver", on_delete=models.PROTECT, related_name="obligations", db_index=False, db_constraint=False
     )
-    lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="obligations")
+    lease = models.ForeignKey("leases.Lease", on_delete=models.PROTECT, related_name="obligations", db_constraint=False)
     vehicle = models.ForeignKey(
-        "leases.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "leases.Vehicle",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     medallion = models.ForeignKey(
-        "leases.Medallion", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "leases.Medallion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     description = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

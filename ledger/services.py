@@ -26,12 +26,13 @@ from django.utils import timezone
 
 from batpay.audit import AuditAction, audit
 from batpay.errors import Conflict, ErrorCode, InvalidInput, NotFound
-from batpay.money import ZERO, clean_amount, to_money
+from batpay.money import ZERO, clean_amount, max_transaction_amount, to_money
 from batpay.periods import clean_date, is_period_start, period_end, period_start
 from batpay.registry import Registry
 from batpay.text import text_problem
 from leases.selectors import lease_is_drivers
 from ledger import due, effective
+from ledger.arrays import pg_array
 from ledger.categories import PAYOUT
 from ledger.models import PRIORITY, Category, EntryType, ObligationBalance, Posting, Receipt, Refund
 
@@ -119,10 +120,14 @@ class PostedObligation:
 
 
 _OBLIGATION_COLUMNS = (
-    "category, priority, source_reference, amount, driver_id, lease_id, vehicle_id, medallion_id, period, "
-    "effective, description"
+    "ord, category, priority, source_reference, amount, driver_id, lease_id, vehicle_id, medallion_id, period, "
+    "description"
 )
 
+# One statement: the balances (skipping sources already posted), then their charges. Each charge's
+# date comes from the small (due period → effective date) table the caller passes (the rule is
+# ledger.effective.charge_date), so the postings are written straight from the inserted balances
+# without joining the input rows back on their text keys.
 _POST_OBLIGATIONS_SQL = """
 WITH new_balance AS (
     INSERT INTO ledger_obligationbalance
@@ -135,15 +140,17 @@ WITH new_balance AS (
     ON CONFLICT (category, source_reference) DO NOTHING
     RETURNING id, category, source_reference, original_amount, due_period,
               driver_id, lease_id, vehicle_id, medallion_id, description
+), charge_date AS (
+    SELECT * FROM unnest(%(periods)s::date[], %(effective)s::date[]) AS d(due_period, effective)
 ), new_posting AS (
     INSERT INTO ledger_posting
         (entry_type, category, amount, obligation_id, receipt_id, driver_id, lease_id, vehicle_id,
          medallion_id, period, effective_date, status, reverses_id, idempotency_key, description,
          reason, created_by_id, created_at)
     SELECT 'DEBIT', b.category, b.original_amount, b.id, NULL, b.driver_id, b.lease_id, b.vehicle_id,
-           b.medallion_id, r.effective - EXTRACT(DOW FROM r.effective)::int, r.effective, 'POSTED', NULL,
-           'obligation:' || b.category || ':' || b.source_reference, b.description, '', %s, now()
-    FROM new_balance b JOIN ledger_rows r ON r.category = b.category AND r.source_reference = b.source_reference
+           b.medallion_id, d.effective - EXTRACT(DOW FROM d.effective)::int, d.effective, 'POSTED', NULL,
+           'obligation:' || b.category || ':' || b.source_reference, b.description, '', %(actor)s, now()
+    FROM new_balance b JOIN charge_date d ON d.due_period = b.due_period
     ORDER BY b.id
     RETURNING id, obligation_id
 )
@@ -151,6 +158,9 @@ SELECT b.source_reference, b.id, p.id, b.original_amount, b.category
 FROM new_balance b JOIN new_posting p ON p.obligation_id = b.id
 ORDER BY b.id
 """
+
+
+_POSTING_WORK_MEM = "64MB"
 
 
 def _load_rows(cursor, table: str, columns: str, types: str, rows: Iterable[tuple]) -> None:
@@ -171,25 +181,31 @@ def post_obligations(*, rows: Sequence[ObligationRow], actor=None, description: 
     """
     prepared: list[tuple] = []
     seen: set[tuple[str, str]] = set()
+    largest = max_transaction_amount()
     for index, row in enumerate(rows):
-        if row.category not in PRIORITY:
-            raise InvalidInput(f"Unknown ledger category {row.category!r}.", fields={"category": "Unknown category."})
+        category = row.category
+        if category not in PRIORITY:
+            raise InvalidInput(f"Unknown ledger category {category!r}.", fields={"category": "Unknown category."})
         reference = (row.source_reference or "").strip()
         if not reference or len(reference) > 64:
             raise InvalidInput(
                 "A source reference is 1 to 64 characters.", fields={"source_reference": "1 to 64 characters."}
             )
-        if (row.category, reference) in seen:
+        key = (category, reference)
+        if key in seen:
             continue
-        seen.add((row.category, reference))
-        amount = _positive_cents(row.amount, "amount")
+        seen.add(key)
+        amount = row.amount
+        # Most rows come from a source's own sums, already in cents: only the others need reading.
+        if not (type(amount) is Decimal and amount.as_tuple().exponent == -2 and ZERO < amount <= largest):
+            amount = _positive_cents(amount, "amount")
         if not is_period_start(row.period):
             raise InvalidInput(f"{row.period} is not a Sunday.", fields={"period": "A period is named by its Sunday."})
         prepared.append(
             (
                 index,
-                row.category,
-                PRIORITY[row.category],
+                category,
+                PRIORITY[category],
                 reference,
                 amount,
                 row.driver_id,
@@ -206,19 +222,32 @@ def post_obligations(*, rows: Sequence[ObligationRow], actor=None, description: 
         # A charge of a week whose statements are issued is late: it counts from today and shows
         # on this week's statement (ledger.effective).
         today = timezone.localdate()
-        reported = effective.reported_periods(row[9] for row in prepared)
-        rows = [(*row[:10], effective.charge_date(row[9], today=today, reported=reported), row[10]) for row in prepared]
+        periods = sorted({row[9] for row in prepared})
+        reported = effective.reported_periods(periods)
         _load_rows(
             cursor,
             "ledger_rows",
-            "ord, " + _OBLIGATION_COLUMNS,
+            _OBLIGATION_COLUMNS,
             "ord integer, category text, priority smallint, source_reference text, amount numeric(12,2), "
             "driver_id bigint, lease_id bigint, vehicle_id bigint, medallion_id bigint, period date, "
-            "effective date, description text",
-            rows,
+            "description text",
+            prepared,
         )
-        cursor.execute(_POST_OBLIGATIONS_SQL, [_actor_id(actor)])
+        # The statement sorts the rows three times: with the default 4 MB each sort of a large
+        # batch spilled to disk. More memory for this statement only (set back after it; an
+        # error rolls the setting back with the transaction).
+        cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [_POSTING_WORK_MEM])
+        previous_work_mem = cursor.fetchone()[0]
+        cursor.execute(
+            _POST_OBLIGATIONS_SQL,
+            {
+                "periods": pg_array(periods),
+                "effective": pg_array(effective.charge_date(p, today=today, reported=reported) for p in periods),
+                "actor": _actor_id(actor),
+            },
+        )
         posted = cursor.fetchall()
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [previous_work_mem])
         lease_balances = [balance_id for _, balance_id, _, _, category in posted if category == Category.LEASE]
         closed = _apply_prepayments(cursor, lease_balances, _actor_id(actor)) if lease_balances else []
         if posted:
@@ -321,7 +350,7 @@ WITH cap AS (
 ), spendable AS (
     SELECT r.id, {group_r} AS grp, r.driver_id, LEAST(r.unapplied, COALESCE(cap.amount, r.unapplied)) AS unapplied
     FROM ledger_receipt r LEFT JOIN cap ON cap.id = r.id
-    WHERE r.id = ANY(%(receipts)s) AND r.unapplied > 0
+    WHERE r.id = ANY(%(receipts)s::bigint[]) AND r.unapplied > 0
 ), rec AS (
     SELECT s.id, s.grp, s.driver_id, s.unapplied,
            SUM(s.unapplied) OVER (PARTITION BY s.grp, s.driver_id ORDER BY s.id) AS hi
@@ -332,7 +361,7 @@ WITH cap AS (
     SELECT b.id, {group_b} AS grp, b.driver_id, b.priority, b.due_period,
            LEAST(b.outstanding, COALESCE(bcap.amount, b.outstanding)) AS outstanding
     FROM ledger_obligationbalance b LEFT JOIN bcap ON bcap.id = b.id
-    WHERE b.id = ANY(%(balances)s) AND b.status = 'OPEN'
+    WHERE b.id = ANY(%(balances)s::bigint[]) AND b.status = 'OPEN'
 ), bal AS (
     SELECT b.id, b.grp, b.driver_id, b.outstanding,
            SUM(b.outstanding) OVER (
@@ -404,14 +433,14 @@ def _allocate(
     cursor.execute(
         sql,
         {
-            "receipts": receipt_ids,
-            "balances": balance_ids,
+            "receipts": pg_array(receipt_ids),
+            "balances": pg_array(balance_ids),
             "actor": actor_id,
             "now": timezone.now(),
-            "cap_ids": list(caps),
-            "cap_amounts": [caps[k] for k in caps],
-            "bcap_ids": list(balance_caps or {}),
-            "bcap_amounts": list((balance_caps or {}).values()),
+            "cap_ids": pg_array(caps),
+            "cap_amounts": pg_array(caps.values()),
+            "bcap_ids": pg_array(balance_caps or {}),
+            "bcap_amounts": pg_array((balance_caps or {}).values()),
             "key": key,
             "cause": cause,
             "today": timezone.localdate(),
@@ -447,11 +476,11 @@ def _apply_prepayments(cursor, balance_ids: list[int], actor_id: int | None) -> 
         SELECT r.id FROM ledger_receipt r
         WHERE r.kind IN ('INTERIM_PAYMENT', 'PREPAYMENT') AND r.unapplied > 0
           AND (r.lease_id, r.driver_id) IN (
-              SELECT lease_id, driver_id FROM ledger_obligationbalance WHERE id = ANY(%s))
+              SELECT lease_id, driver_id FROM ledger_obligationbalance WHERE id = ANY(%s::bigint[]))
         ORDER BY r.id
         FOR NO KEY UPDATE
         """,
-        [balance_ids],
+        [pg_array(balance_ids)],
     )
     receipt_ids = [row[0] for row in cursor.fetchall()]
     return _allocate(cursor, mode="prepayment", receipt_ids=receipt_ids, balance_ids=balance_ids, actor_id=actor_id)
@@ -534,11 +563,11 @@ def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsR
             """
             SELECT b.id, b.due_period FROM ledger_obligationbalance b
             JOIN ledger_receipt r ON r.lease_id = b.lease_id AND r.driver_id = b.driver_id
-            WHERE r.id = ANY(%s) AND b.status = 'OPEN' AND b.due_period <= r.period
+            WHERE r.id = ANY(%s::bigint[]) AND b.status = 'OPEN' AND b.due_period <= r.period
             ORDER BY b.id
             FOR NO KEY UPDATE OF b
             """,
-            [receipt_ids],
+            [pg_array(receipt_ids)],
         )
         locked = dict(cursor.fetchall())
         closed = []
@@ -557,8 +586,9 @@ def apply_earnings_bulk(*, rows: Sequence[EarningsRow], actor=None) -> EarningsR
                 balance_caps=room,
             )
         cursor.execute(
-            "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(unapplied), 0) FROM ledger_receipt WHERE id = ANY(%s)",
-            [receipt_ids],
+            "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(unapplied), 0) FROM ledger_receipt "
+            "WHERE id = ANY(%s::bigint[])",
+            [pg_array(receipt_ids)],
         )
         received, unapplied = cursor.fetchone()
         audit(

@@ -353,6 +353,19 @@ def test_money_lists_total_every_filtered_row_not_only_the_page(login, book):
     call_command("check_ledger")
 
 
+def test_totals_show_only_once_filters_bound_the_rows(login, book, monkeypatch):
+    monkeypatch.setattr("ledger.admin.LIST_TOTALS_MAX_ROWS", 5)
+    client = login(MANAGER)
+    everything = client.get(POSTINGS)
+    assert everything.context["cl"].result_count == 6
+    assert not hasattr(everything.context["cl"], "totals_row")
+    assert '<tr class="totals">' not in everything.content.decode()
+    lease_only = cells_of_totals(client.get(POSTINGS, {"category__exact": "LEASE"}))
+    assert (lease_only["debit"], lease_only["credit"]) == ("900.00", "108.75")
+    balances = cells_of_totals(client.get(BALANCES, {"q": book["lease"].lease_number}))
+    assert (balances["original_amount"], balances["outstanding"]) == ("941.25", "641.25")
+
+
 def test_rows_link_to_the_driver_and_the_lease_and_read_labels(login, book):
     page = login(MANAGER).get(BALANCES).content.decode()
 

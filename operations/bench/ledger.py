@@ -178,8 +178,11 @@ def ledger_benchmark(report: Report) -> None:
     ratio = post_rate / copy_rate
     report.line("ratio bulk path / raw COPY of the input rows", f"{ratio:.2f}")
     report.line("ratio bulk path / raw COPY of posting-shaped rows", f"{post_rate / posting_copy_rate:.2f}")
-    report.line("ratio bulk path / raw COPY into the indexed ledger tables", f"{post_rate / indexed_rate:.2f}")
+    fair = post_rate / indexed_rate
+    report.line("ratio bulk path / raw COPY into the indexed ledger tables", f"{fair:.2f}")
     report.budget("budget: bulk path >= 1/4 of raw COPY (input rows)", ratio >= 0.25, f"{ratio:.2f}")
+    # The fair floor: what the ledger's own indexes and checks cost, written by COPY (issue 16).
+    report.budget("budget: bulk path >= 1/2 of the fair floor (indexed tables)", fair >= 0.5, f"{fair:.2f}")
 
     with report.timed("repost") as again, transaction.atomic():
         reposted = services.post_obligations(rows=rows)
@@ -206,8 +209,8 @@ def ledger_benchmark(report: Report) -> None:
         f"{result.received:,} / {result.applied:,} / {result.unapplied:,}; {result.closed:,} balances closed",
     )
     report.budget(
-        "budget: waterfall for 10,000 leases < 5 s",
-        waterfall["seconds"] * 10_000 / len(fleet) < 5,
+        "budget: waterfall for 10,000 leases × 6 balances < 2 s",
+        waterfall["seconds"] * 10_000 / len(fleet) < 2,
         f"{waterfall['seconds']:.2f} s for {len(fleet):,} leases",
     )
     with report.timed("check") as check:
