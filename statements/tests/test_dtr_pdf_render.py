@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 from pypdf import PdfReader
+from weasyprint import CSS
 
 from batpay import pdf as batpay_pdf
 from ledger import services
@@ -85,12 +86,20 @@ def test_the_stylesheets_and_fonts_are_built_once_per_process_and_reused(fleet):
 
 def test_a_statement_in_latin_letters_embeds_the_cut_down_fonts_whole(fleet):
     dtr = issue_dtr(fleet, first_name="José", last_name="Núñez-Øberg")
+    # The process has drawn a receipt before: its "DTR Sans" faces (the whole DejaVu Sans) are in the
+    # shared font configuration, and must not stand in for the statement's fonts.
+    CSS(
+        string='@font-face { font-family: "DTR Sans"; src: url("DejaVuSans.ttf"); }'
+        '@font-face { font-family: "DTR Sans"; font-weight: bold; src: url("DejaVuSans-Bold.ttf"); }',
+        base_url=f"{pdf.FONT_DIR.as_uri()}/",
+        font_config=batpay_pdf.font_config(),
+    )
 
     reader = PdfReader(io.BytesIO(pdf.render_pdf(dtr)))
 
     assert "José Núñez-Øberg" in reader.pages[0].extract_text()
     # Only the cut-down fonts are used, each embedded as the file it is (not subset on this render).
-    shipped = {"DTR-Sans": pdf.LATIN_FONT, "DTR-Sans-Bold": pdf.FONT_DIR / "DTRSansLatin-Bold.ttf"}
+    shipped = {"DTR-Statement": pdf.LATIN_FONT, "DTR-Statement-Bold": pdf.FONT_DIR / "DTRSansLatin-Bold.ttf"}
     assert {name: len(data) for name, data in fonts_of(reader).items()} == {
         name: path.stat().st_size for name, path in shipped.items()
     }
@@ -105,6 +114,6 @@ def test_a_name_in_another_script_prints_from_the_whole_dejavu_font(fleet, name)
     assert " ".join(name) in reader.pages[0].extract_text()
     fonts = fonts_of(reader)
     # The name (in bold) is drawn from the whole DejaVu Sans; every font is then subset, as it used to be.
-    assert "DTR-Sans-All-Bold" in fonts, sorted(fonts)
-    assert len(fonts["DTR-Sans-All-Bold"]) < (pdf.FONT_DIR / "DejaVuSans-Bold.ttf").stat().st_size / 10
-    assert len(fonts["DTR-Sans"]) < pdf.LATIN_FONT.stat().st_size
+    assert "DTR-Statement-All-Bold" in fonts, sorted(fonts)
+    assert len(fonts["DTR-Statement-All-Bold"]) < (pdf.FONT_DIR / "DejaVuSans-Bold.ttf").stat().st_size / 10
+    assert len(fonts["DTR-Statement"]) < pdf.LATIN_FONT.stat().st_size
