@@ -64,7 +64,7 @@ def closed_on_a_copy(period) -> dict:
             env={**os.environ, "BATPAY_DB_NAME": copy, "CLOSE_HELPER_TASKS": "0"},
             check=True,
             capture_output=True,
-            timeout=120,
+            timeout=600,  # seconds on a quiet machine; minutes when other jobs load it
         )
         with _server(copy) as database, database.cursor() as cursor:
             return canonical(cursor)
@@ -80,11 +80,11 @@ def booked_leases(period) -> set[int]:
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_shard_leaves_done_shards_whole_and_the_rerun_books_the_uninterrupted_ledger(workers):
     processes = workers
-    period = world(leases=12, seed=11)
+    period = world(leases=8, seed=11)
     for job in posting_jobs():  # both copies start from the week's postings: the kill lands in the close
         run_posting(job=job, period=period)
     expected = closed_on_a_copy(period)
-    assert expected["closes"][-1][-1] == "True" and len(expected["dtrs"]) >= 10
+    assert expected["closes"][-1][-1] == "True" and len(expected["dtrs"]) >= 6
 
     processes.env.update(
         {
@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_shard_leaves_done_shards_whole_and_the_rerun_books_
     earnings = Shard.objects.filter(job=CLOSE_EARNINGS, period=period)
     wait_for(
         lambda: earnings.filter(done_at__isnull=False).exists(),
-        timeout=60,
+        timeout=300,
         what="the first shard of the earnings close",
         processes=processes,
         every=0.05,
@@ -125,7 +125,7 @@ def test_a_worker_killed_mid_shard_leaves_done_shards_whole_and_the_rerun_books_
     processes.send("ledger.weekly_close", period=period.isoformat())
     wait_for(
         lambda: JobRun.objects.filter(job="ledger.weekly_close", period=period, status="SUCCEEDED").exists(),
-        timeout=120,
+        timeout=300,
         what="the re-run of the close",
         processes=processes,
     )
