@@ -31,10 +31,10 @@ def test_command_posts_due_installments_once(make_repair, finance):
     out, err = io.StringIO(), io.StringIO()
     call_command("post_due_installments", "--source", "repairs", "--period", P3.isoformat(), stdout=out, stderr=err)
     assert "repairs: 3 installment(s) posted, amount 750.00" in out.getvalue()
-    assert "3/3" in err.getvalue()  # the progress bar
+    assert "1/1" in err.getvalue()  # the progress bar, in shards of leases (one for this small fleet)
     out = io.StringIO()
     call_command(
-        "post_due_installments", "--source", "all", "--period", P3.isoformat(), "--batch-size", "1", stdout=out
+        "post_due_installments", "--source", "all", "--period", P3.isoformat(), "--shard-leases", "1", stdout=out
     )
     assert "repairs: 0 installment(s) posted, amount 0.00" in out.getvalue()
     assert RepairInstallment.objects.filter(status="POSTED").count() == 3
@@ -42,11 +42,11 @@ def test_command_posts_due_installments_once(make_repair, finance):
     call_command("check_ledger", stdout=io.StringIO())
 
 
-def test_small_batches_post_everything_exactly_once(make_repair):
+def test_small_shards_post_everything_exactly_once(make_repair):
     plans = [make_repair("450.00") for _ in range(4)]
     out = io.StringIO()
     call_command(
-        "post_due_installments", "--source", "repairs", "--period", P3.isoformat(), "--batch-size", "5", stdout=out
+        "post_due_installments", "--source", "repairs", "--period", P3.isoformat(), "--shard-leases", "1", stdout=out
     )
     assert "repairs: 12 installment(s) posted, amount 1200.00" in out.getvalue()
     assert all(list(p.installments.values_list("status", flat=True))[:3] == ["POSTED"] * 3 for p in plans)
