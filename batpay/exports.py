@@ -11,7 +11,7 @@ cells so that every column fits the page, with the same totals.
 Memory stays flat whatever the length of the list: rows are read through a server-side cursor a
 chunk at a time (`export_rows`), csv and json are streamed as they are written, xlsx goes through
 openpyxl's write-only mode into a temporary file (its widths measured on the first rows, its totals
-summed on the way). Above settings.EXPORT_INLINE_MAX_ROWS rows an API export or an admin export
+summed on the way). Above `inline_limit` rows (EXPORT_INLINE_MAX_ROWS, an xlsx a fifth) an API export or an admin export
 action does not answer with the file but starts a job that writes it (batpay.export_jobs): never a
 request long enough to time out.
 """
@@ -441,9 +441,16 @@ def too_many_for_pdf(count: int) -> InvalidInput:
     )
 
 
+def inline_limit(fmt: str) -> int:
+    """The most rows an export of `fmt` sends while the request waits; more is a job. An xlsx is
+    written whole before its first byte goes (a zip), so it gets a fifth of what a stream gets."""
+    limit = settings.EXPORT_INLINE_MAX_ROWS
+    return max(limit // 5, 1) if fmt == "xlsx" else limit
+
+
 def export_response(*, request, owner, rows: QuerySet) -> HttpResponseBase:
     """An API export (GET …/export?format=…) of `rows`, the filtered list of the view `owner`
-    (which has `export_spec()`): the file itself, or — above settings.EXPORT_INLINE_MAX_ROWS rows —
+    (which has `export_spec()`): the file itself, or — above `inline_limit(fmt)` rows —
     202 and a job preparing it (batpay.export_jobs), whose URL says when the file can be downloaded."""
     fmt = export_format(request.query_params.get("format"))
     filters = {k: v for k, v in request.query_params.items() if k != "format" and v}
@@ -451,7 +458,7 @@ def export_response(*, request, owner, rows: QuerySet) -> HttpResponseBase:
     count = rows.count()
     if fmt == "pdf" and count > PDF_MAX_ROWS:
         raise too_many_for_pdf(count)
-    if fmt != "pdf" and count > settings.EXPORT_INLINE_MAX_ROWS:
+    if fmt != "pdf" and count > inline_limit(fmt):
         from batpay import export_jobs  # its model and task: loaded once the apps are
 
         job = export_jobs.export_start(user=request.user, owner=owner, fmt=fmt, rows=rows, count=count, filters=filters)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet, Sum
@@ -21,7 +20,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from batpay.errors import DomainError
-from batpay.exports import PDF_MAX_ROWS, Column, ExportSpec, export_file_response, too_many_for_pdf
+from batpay.exports import PDF_MAX_ROWS, Column, ExportSpec, export_file_response, inline_limit, too_many_for_pdf
 from batpay.money import ZERO, to_money
 
 
@@ -29,7 +28,7 @@ class ExportAdminMixin:
     """Admin actions writing the selected rows with the list's export columns.
 
     The file streams as it is written (batpay.exports); a selection longer than
-    settings.EXPORT_INLINE_MAX_ROWS is written by a job instead, and listed under Exports when ready.
+    `inline_limit` (settings.EXPORT_INLINE_MAX_ROWS) is written by a job instead, and listed under Exports when ready.
     """
 
     export_columns: Sequence[Column]
@@ -55,7 +54,7 @@ class ExportAdminMixin:
             count = rows.count() if isinstance(rows, QuerySet) else len(rows)
             if fmt == "pdf" and count > PDF_MAX_ROWS:
                 raise too_many_for_pdf(count)
-            if fmt != "pdf" and isinstance(rows, QuerySet) and count > settings.EXPORT_INLINE_MAX_ROWS:
+            if fmt != "pdf" and isinstance(rows, QuerySet) and count > inline_limit(fmt):
                 from batpay.export_jobs import export_start
 
                 export_start(user=request.user, owner=self, fmt=fmt, rows=rows, count=count)

@@ -1,6 +1,6 @@
 """`manage.py bench exports` (issue 16): peak memory and time of a 400,000-row export, before and after.
 
-The list is the repair installments (the issue's 2.9 GB csv): ~112,000 invoices are bulk-inserted
+The list is the repair installments (the issue's 2.9 GB csv): 45,000 invoices are bulk-inserted
 with their schedules (operations.bench.repairs.seed), about 400,000 installments. Each export then
 runs in a fresh subprocess — the old in-memory exporter (kept here, for this comparison only: the
 whole list loaded, the whole file built in memory, then copied into the response) and the new one
@@ -23,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 from operations.bench import Report, benchmark
 
 FORMATS = ("csv", "json", "xlsx")
-# About 3.6 installments per invoice: 112,000 invoices make the issue's 400,000 rows.
-INVOICES = 112_000
+# About 8.9 installments per invoice: 45,000 invoices make the issue's 400,000 rows.
+INVOICES = 45_000
 BUDGET_MB = 200
 
 

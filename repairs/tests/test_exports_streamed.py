@@ -242,3 +242,11 @@ def test_old_export_files_are_removed(api, invoices, settings):
     )
     assert export_cleanup() == 1
     assert not ExportFile.objects.exists() and not (settings.MEDIA_ROOT / path).exists()
+
+
+def test_an_xlsx_is_a_job_from_a_fifth_of_the_rows_a_stream_is(api, invoices, settings):
+    count = RepairInstallment.objects.count()
+    settings.EXPORT_INLINE_MAX_ROWS = count * 2  # a stream: at once; an xlsx (written whole first): a job
+    assert isinstance(api.get(INSTALLMENTS, {"format": "csv"}), StreamingHttpResponse)
+    response = api.get(INSTALLMENTS, {"format": "xlsx"})
+    assert response.status_code == 202 and response.json()["format"] == "xlsx"
