@@ -143,7 +143,7 @@ class ExportFileView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OpenApiResponse(description="The export's status and download link."), 404: ERROR})
+    @extend_schema(responses={200: OpenApiResponse(description="The export's status and download link.")})
     def get(self, request, export_id):
         from batpay.export_jobs import job_payload
 
@@ -155,7 +155,7 @@ class ExportDownloadView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OpenApiResponse(description="The file."), 404: ERROR})
+    @extend_schema(responses={200: OpenApiResponse(description="The file.")})
     def get(self, request, export_id):
         from django.http import FileResponse
 
