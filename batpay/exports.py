@@ -7,6 +7,13 @@ Values are what people read: a column gives a status's label ("Open"), not its c
 The xlsx has its columns sized to their contents, the header frozen, an autofilter and a totals row
 under the money columns; the pdf (WeasyPrint, templates/exports/table.html) is landscape and wraps
 cells so that every column fits the page, with the same totals.
+
+Memory stays flat whatever the length of the list: rows are read through a server-side cursor a
+chunk at a time (`export_rows`), csv and json are streamed as they are written, xlsx goes through
+openpyxl's write-only mode into a temporary file (its widths measured on the first rows, its totals
+summed on the way). Above `inline_limit` rows (EXPORT_INLINE_MAX_ROWS, an xlsx a fifth) an API export or an admin export
+action does not answer with the file but starts a job that writes it (batpay.export_jobs): never a
+request long enough to time out.
 """
 
 from __future__ import annotations
@@ -15,13 +22,17 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -127,61 +138,104 @@ def _xlsx_value(value: Any, kind: str) -> Any:
     return value
 
 
-def _xlsx(columns: Sequence[Column], rows: Sequence[Any], title: str) -> bytes:
-    from openpyxl import Workbook
+# The column widths of a long xlsx are measured on its first rows (a write-only sheet takes its layout
+# before its first row, and the rows are never all in memory); a list this short is measured whole.
+XLSX_WIDTH_SAMPLE = 1000
+
+
+def _xlsx_cells(sheet, items, *, font=None) -> list:
     from openpyxl.cell import WriteOnlyCell
+
+    out = []
+    for value, column in items:
+        formatted = column is not None and column.kind in XLSX_FORMATS and value is not None
+        if not formatted and font is None:
+            out.append(value)  # a plain cell: no style to carry, so no cell object to build
+            continue
+        cell = WriteOnlyCell(sheet, value=value)
+        if formatted:
+            cell.number_format = XLSX_FORMATS[column.kind]
+        if font is not None:
+            cell.font = font
+        out.append(cell)
+    return out
+
+
+def write_xlsx(out, columns: Sequence[Column], rows: Iterable[Any], title: str, *, expected_rows: int | None = None):
+    """Write the workbook to the binary file `out`, reading `rows` once (openpyxl's write-only mode
+    keeps only the row being written). Returns the number of rows written."""
+    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    values = [[_xlsx_value(column.value(row), column.kind) for column in columns] for row in rows]
-    sums = totals(columns, rows)
+    rows = iter(rows)
+    sums = {index: ZERO for index, column in enumerate(columns) if column.totalled}
+
+    def values_of(row) -> list:
+        values = [column.value(row) for column in columns]
+        for index in sums:
+            sums[index] += values[index] or ZERO
+        return [_xlsx_value(value, column.kind) for value, column in zip(values, columns, strict=True)]
+
+    sample = [values_of(row) for row in islice(rows, XLSX_WIDTH_SAMPLE)]
+    whole = len(sample) < XLSX_WIDTH_SAMPLE
+    # The totals' widths: exact when the sample is the whole list, else as wide as the largest amount
+    # of the sample times the rows to come could make them (a total never shows as "####").
+    widest = dict(sums)
+    if not whole:
+        rows_in_all = max(expected_rows or 0, len(sample))
+        for index in sums:
+            largest = max((abs(row[index]) for row in sample if isinstance(row[index], Decimal | int)), default=ZERO)
+            widest[index] = max(abs(sums[index]), largest * rows_in_all)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
-    # A write-only sheet takes its layout before its first row.
     for index, column in enumerate(columns):
         longest = max(
             [len(column.header)]
-            + [_XLSX_SHOWN_WIDTH.get(column.kind) or len(_text(row[index], column.kind)) for row in values]
-            + ([len(f"{sums[index]:,.2f}")] if index in sums else [])
+            + [_XLSX_SHOWN_WIDTH.get(column.kind) or len(_text(row[index], column.kind)) for row in sample]
+            + ([len(f"{to_money(widest[index]):,.2f}")] if index in sums else [])
         )
         sheet.column_dimensions[get_column_letter(index + 1)].width = min(longest, XLSX_MAX_WIDTH) + 2
     sheet.freeze_panes = "A2"
-    last = get_column_letter(len(columns))
-    sheet.auto_filter.ref = f"A1:{last}{len(values) + 1}"
     bold = Font(bold=True)
-
-    def cells(items, *, font=None):
-        out = []
-        for value, column in items:
-            cell = WriteOnlyCell(sheet, value=value)
-            if column is not None and column.kind in XLSX_FORMATS and value is not None:
-                cell.number_format = XLSX_FORMATS[column.kind]
-            if font is not None:
-                cell.font = font
-            out.append(cell)
-        return out
-
-    sheet.append(cells(((column.header, None) for column in columns), font=bold))
-    for row in values:
-        sheet.append(cells(zip(row, columns, strict=True)))
+    sheet.append(_xlsx_cells(sheet, ((column.header, None) for column in columns), font=bold))
+    count = 0
+    for row in sample:
+        sheet.append(_xlsx_cells(sheet, zip(row, columns, strict=True)))
+        count += 1
+    for row in rows:
+        sheet.append(_xlsx_cells(sheet, zip(values_of(row), columns, strict=True)))
+        count += 1
+    # The autofilter is written after the rows (the sheet's tail): its range is known by then.
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
     if sums:
         # Below the autofilter's range, so sorting the rows never moves it.
+        sums = {index: to_money(total) for index, total in sums.items()}
         label = [("Total", None)] + [(sums.get(index), columns[index]) for index in range(1, len(columns))]
         if 0 in sums:
             label[0] = (sums[0], columns[0])
-        sheet.append(cells(label, font=bold))
-    out = io.BytesIO()
+        sheet.append(_xlsx_cells(sheet, label, font=bold))
     workbook.save(out)
-    return out.getvalue()
+    return count
 
 
-def _csv(columns: Sequence[Column], rows: Iterable[Any]) -> bytes:
+# Rows per piece of a streamed csv or json: few enough pieces that writing them costs nothing, small
+# enough that a piece is a few hundred kilobytes.
+STREAM_ROWS = 500
+
+
+def csv_chunks(columns: Sequence[Column], rows: Iterable[Any]) -> Iterator[bytes]:
+    """The csv, piece by piece (utf-8)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([column.header for column in columns])
-    for row in rows:
+    for number, row in enumerate(rows, 1):
         writer.writerow([_text(column.value(row), column.kind) for column in columns])
-    return out.getvalue().encode("utf-8")
+        if number % STREAM_ROWS == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
 
 
 def _shown(value: Any, kind: str) -> str:
@@ -205,19 +259,27 @@ def _json_value(value: Any, kind: str) -> Any:
     return value
 
 
-def _json(columns: Sequence[Column], rows: Iterable[Any]) -> bytes:
-    records = [{column.header: _json_value(column.value(row), column.kind) for column in columns} for row in rows]
-    return json.dumps(records, indent=1).encode("utf-8")
+def json_chunks(columns: Sequence[Column], rows: Iterable[Any]) -> Iterator[bytes]:
+    """The json array, piece by piece, byte for byte what `json.dumps(records, indent=1)` writes."""
+    pieces = ["["]
+    first = True
+    for row in rows:
+        record = {column.header: _json_value(column.value(row), column.kind) for column in columns}
+        # A record's own lines one level in: its text has no raw newline (json escapes them).
+        pieces.append(("\n " if first else ",\n ") + json.dumps(record, indent=1).replace("\n", "\n "))
+        first = False
+        if len(pieces) >= STREAM_ROWS:
+            yield "".join(pieces).encode("utf-8")
+            pieces = []
+    pieces.append("]" if first else "\n]")
+    yield "".join(pieces).encode("utf-8")
 
 
 def _pdf(columns: Sequence[Column], rows: Sequence[Any], title: str, filters: dict[str, str]) -> bytes:
     from weasyprint import HTML
 
     if len(rows) > PDF_MAX_ROWS:
-        raise InvalidInput(
-            f"{len(rows)} rows are too many for a PDF (at most {PDF_MAX_ROWS}); narrow the filters or use xlsx.",
-            fields={"format": f"pdf holds at most {PDF_MAX_ROWS} rows."},
-        )
+        raise too_many_for_pdf(len(rows))
     sums = totals(columns, rows)
     shown_rows = [[(_shown(column.value(row), column.kind), column.kind) for column in columns] for row in rows]
     totals_row = _pdf_totals(columns, sums)
@@ -276,23 +338,129 @@ def _pdf_widths(
     return [f"{100 * measure / whole:.2f}%" for measure in measures]
 
 
+@dataclass(frozen=True)
+class ExportSpec:
+    """What a list exports (its API view's or its admin's `export_spec()`): the table, the title, the
+    file's name, and what its rows need computed before they are written (a plan's totals), given a
+    chunk of rows at a time."""
+
+    columns: Sequence[Column]
+    title: str
+    basename: str
+    prepare: Callable[[list], Any] | None = None
+
+
+# Rows fetched per round trip of a streamed export's server-side cursor, and given to `prepare` at once.
+EXPORT_CHUNK_ROWS = 2000
+
+
+def export_rows(rows: QuerySet | Iterable[Any], prepare: Callable[[list], Any] | None = None) -> Iterator[Any]:
+    """The rows one by one: a queryset read through a server-side cursor a chunk at a time (never the
+    whole list in memory), each chunk prepared before its rows are handed out."""
+    source = rows.iterator(chunk_size=EXPORT_CHUNK_ROWS) if isinstance(rows, QuerySet) else iter(rows)
+    if prepare is None:
+        yield from source
+        return
+    while chunk := list(islice(source, EXPORT_CHUNK_ROWS)):
+        prepare(chunk)
+        yield from chunk
+
+
 def render_export(
-    *, fmt: str, columns: Sequence[Column], rows: Sequence[Any], title: str, filters: dict[str, str] | None = None
+    *,
+    fmt: str,
+    columns: Sequence[Column],
+    rows: QuerySet | Iterable[Any],
+    title: str,
+    filters: dict[str, str] | None = None,
+    prepare: Callable[[list], Any] | None = None,
 ) -> bytes:
+    """The whole file as bytes, for what is small by nature (a PDF, tests); a response streams instead."""
+    if fmt == "pdf":
+        return _pdf(columns, list(export_rows(rows, prepare)), title, filters or {})
     if fmt == "xlsx":
-        return _xlsx(columns, rows, title)
-    if fmt == "csv":
-        return _csv(columns, rows)
-    if fmt == "json":
-        return _json(columns, rows)
-    return _pdf(columns, rows, title, filters or {})
+        out = io.BytesIO()
+        write_xlsx(out, columns, export_rows(rows, prepare), title)
+        return out.getvalue()
+    chunks = csv_chunks if fmt == "csv" else json_chunks
+    return b"".join(chunks(columns, export_rows(rows, prepare)))
 
 
-def export_response(
-    *, fmt: str, columns: Sequence[Column], rows: Sequence[Any], title: str, basename: str, filters=None
-) -> HttpResponse:
-    body = render_export(fmt=fmt, columns=columns, rows=rows, title=title, filters=filters)
-    response = HttpResponse(body, content_type=FORMATS[fmt])
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{basename}-{stamp}.{fmt}"'
+def write_export(out, *, fmt: str, spec: ExportSpec, rows, filters=None, expected_rows: int | None = None) -> None:
+    """Write the file to the binary file `out`, the rows read as they are written."""
+    if fmt == "xlsx":
+        write_xlsx(out, spec.columns, export_rows(rows, spec.prepare), spec.title, expected_rows=expected_rows)
+    elif fmt == "pdf":
+        out.write(
+            render_export(
+                fmt=fmt, columns=spec.columns, rows=rows, title=spec.title, filters=filters, prepare=spec.prepare
+            )
+        )
+    else:
+        for chunk in (csv_chunks if fmt == "csv" else json_chunks)(spec.columns, export_rows(rows, spec.prepare)):
+            out.write(chunk)
+
+
+def export_filename(basename: str, fmt: str) -> str:
+    return f"{basename}-{timezone.localtime().strftime('%Y%m%d-%H%M')}.{fmt}"
+
+
+def export_file_response(
+    *, fmt: str, spec: ExportSpec, rows, filters=None, expected_rows: int | None = None
+) -> HttpResponseBase:
+    """The file as the response: csv and json streamed as they are written, xlsx written to a
+    temporary file (deleted once sent), pdf (a few thousand rows at most) built whole."""
+    filename = export_filename(spec.basename, fmt)
+    if fmt in ("csv", "json"):
+        chunks = csv_chunks if fmt == "csv" else json_chunks
+        response = StreamingHttpResponse(
+            chunks(spec.columns, export_rows(rows, spec.prepare)), content_type=FORMATS[fmt]
+        )
+    elif fmt == "xlsx":
+        out = tempfile.TemporaryFile()  # noqa: SIM115  (FileResponse closes it, which deletes it)
+        try:
+            write_export(out, fmt=fmt, spec=spec, rows=rows, expected_rows=expected_rows)
+        except BaseException:
+            out.close()
+            raise
+        out.seek(0)
+        response = FileResponse(out, content_type=FORMATS[fmt])
+    else:
+        body = render_export(
+            fmt=fmt, columns=spec.columns, rows=rows, title=spec.title, filters=filters, prepare=spec.prepare
+        )
+        response = HttpResponse(body, content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def too_many_for_pdf(count: int) -> InvalidInput:
+    return InvalidInput(
+        f"{count} rows are too many for a PDF (at most {PDF_MAX_ROWS}); narrow the filters or use xlsx.",
+        fields={"format": f"pdf holds at most {PDF_MAX_ROWS} rows."},
+    )
+
+
+def inline_limit(fmt: str) -> int:
+    """The most rows an export of `fmt` sends while the request waits; more is a job. An xlsx is
+    written whole before its first byte goes (a zip), so it gets a fifth of what a stream gets."""
+    limit = settings.EXPORT_INLINE_MAX_ROWS
+    return max(limit // 5, 1) if fmt == "xlsx" else limit
+
+
+def export_response(*, request, owner, rows: QuerySet) -> HttpResponseBase:
+    """An API export (GET …/export?format=…) of `rows`, the filtered list of the view `owner`
+    (which has `export_spec()`): the file itself, or — above `inline_limit(fmt)` rows —
+    202 and a job preparing it (batpay.export_jobs), whose URL says when the file can be downloaded."""
+    fmt = export_format(request.query_params.get("format"))
+    filters = {k: v for k, v in request.query_params.items() if k != "format" and v}
+    spec = owner.export_spec()
+    count = rows.count()
+    if fmt == "pdf" and count > PDF_MAX_ROWS:
+        raise too_many_for_pdf(count)
+    if fmt != "pdf" and count > inline_limit(fmt):
+        from batpay import export_jobs  # its model and task: loaded once the apps are
+
+        job = export_jobs.export_start(user=request.user, owner=owner, fmt=fmt, rows=rows, count=count, filters=filters)
+        return JsonResponse(export_jobs.job_payload(job, request), status=202)
+    return export_file_response(fmt=fmt, spec=spec, rows=rows, filters=filters, expected_rows=count)

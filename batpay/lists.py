@@ -16,16 +16,20 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet, Sum
-from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from batpay.errors import DomainError
-from batpay.exports import FORMATS, Column, render_export
+from batpay.exports import PDF_MAX_ROWS, Column, ExportSpec, export_file_response, inline_limit, too_many_for_pdf
 from batpay.money import ZERO, to_money
 
 
 class ExportAdminMixin:
-    """Admin actions writing the selected rows with the list's export columns."""
+    """Admin actions writing the selected rows with the list's export columns.
+
+    The file streams as it is written (batpay.exports); a selection longer than
+    `inline_limit` (settings.EXPORT_INLINE_MAX_ROWS) is written by a job instead, and listed under Exports when ready.
+    """
 
     export_columns: Sequence[Column]
     export_title: str
@@ -33,21 +37,37 @@ class ExportAdminMixin:
     export_permission: str | None = None  # default: "<app>.export_<model>"
     export_actions = ("export_xlsx", "export_csv", "export_pdf")
 
-    def export_rows(self, queryset: QuerySet) -> list:
-        return list(queryset)
+    def export_rows(self, queryset: QuerySet) -> QuerySet | list:
+        """The rows to write, with what their columns read joined in: a queryset, read a chunk at a time."""
+        return queryset
 
-    def _export(self, request: HttpRequest, queryset: QuerySet, fmt: str) -> HttpResponse | None:
+    def export_prepare(self, rows: list) -> None:
+        """Give a chunk of rows what their columns need and no query brings (nothing by default)."""
+
+    def export_spec(self) -> ExportSpec:
+        prepare = None if type(self).export_prepare is ExportAdminMixin.export_prepare else self.export_prepare
+        return ExportSpec(self.export_columns, self.export_title, self.export_basename, prepare)
+
+    def _export(self, request: HttpRequest, queryset: QuerySet, fmt: str) -> HttpResponseBase | None:
+        rows = self.export_rows(queryset)
         try:
-            body = render_export(
-                fmt=fmt, columns=self.export_columns, rows=self.export_rows(queryset), title=self.export_title
-            )
+            count = rows.count() if isinstance(rows, QuerySet) else len(rows)
+            if fmt == "pdf" and count > PDF_MAX_ROWS:
+                raise too_many_for_pdf(count)
+            if fmt != "pdf" and isinstance(rows, QuerySet) and count > inline_limit(fmt):
+                from batpay.export_jobs import export_start
+
+                export_start(user=request.user, owner=self, fmt=fmt, rows=rows, count=count)
+                self.message_user(
+                    request,
+                    f"Your export of {count:,} rows is being prepared; it will be listed under Exports.",
+                    messages.SUCCESS,
+                )
+                return None
+            return export_file_response(fmt=fmt, spec=self.export_spec(), rows=rows, expected_rows=count)
         except DomainError as exc:
             self.message_user(request, f"Nothing exported: {exc.message}", messages.ERROR)
             return None
-        response = HttpResponse(body, content_type=FORMATS[fmt])
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="{self.export_basename}-{stamp}.{fmt}"'
-        return response
 
     @admin.action(description="Export selected to Excel (xlsx)", permissions=["export"])
     def export_xlsx(self, request, queryset):

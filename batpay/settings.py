@@ -176,6 +176,10 @@ UPLOAD_MAX_SIZE = int(os.environ.get("UPLOAD_MAX_SIZE") or 256 * 1024 * 1024)
 
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media")
+# An export longer than this is written by a Celery job and downloaded when ready (batpay.export_jobs);
+# its file is kept this many days.
+EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS") or 50_000)
+EXPORT_KEEP_DAYS = 7
 # WhiteNoise serves STATIC_ROOT (filled by `collectstatic`, which `manage.py serve` runs) from the
 # web process, compressed. Production names every file by its content hash and lets browsers cache
 # it for ever; elsewhere the names stay plain, so tests and a fresh checkout need no manifest, and

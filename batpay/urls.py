@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 
 from batpay.api import either_slash
 from batpay.metrics import MetricsView
-from batpay.views import DocsView, ObtainTokenView, SchemaView
+from batpay.views import DocsView, ExportDownloadView, ExportFileView, ObtainTokenView, SchemaView
 
 admin.site.site_header = "BAT Payment Engine"
 admin.site.site_title = "BAT Payment Engine"
@@ -20,6 +20,8 @@ urlpatterns = [
             path("api/schema/", SchemaView.as_view(), name="api-schema"),
             path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
             path("metrics", MetricsView.as_view(), name="metrics"),
+            path("api/exports/<uuid:export_id>/", ExportFileView.as_view(), name="api-export"),
+            path("api/exports/<uuid:export_id>/download/", ExportDownloadView.as_view(), name="api-export-download"),
         ]
     ),
     # Each app's API by name, so this root module imports none of them.

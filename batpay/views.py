@@ -125,3 +125,46 @@ def error(request: HttpRequest):
     if request.path.startswith("/api/"):
         return api_server_error(request)
     return server_error(request)
+
+
+def _own_export(request, export_id):
+    from batpay.errors import NotFound
+    from batpay.models import ExportFile
+
+    job = ExportFile.objects.filter(pk=export_id, created_by=request.user).first()
+    if job is None:
+        raise NotFound(f"No export {export_id}.")  # another user's export is not even said to exist
+    return job
+
+
+class ExportFileView(APIView):
+    """GET: a long export's job (started by a list's …/export with 202) — its status, and once it is
+    ready, `download_url`. Only the user who asked for the export sees it."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="The export's status and download link.")})
+    def get(self, request, export_id):
+        from batpay.export_jobs import job_payload
+
+        return Response(job_payload(_own_export(request, export_id), request))
+
+
+class ExportDownloadView(APIView):
+    """GET: the file of a finished export (404 until it is ready, and for any other user)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="The file.")})
+    def get(self, request, export_id):
+        from django.http import FileResponse
+
+        from batpay.errors import NotFound
+        from batpay.export_jobs import job_file
+        from batpay.exports import FORMATS
+
+        job = _own_export(request, export_id)
+        path = job_file(job)
+        if path is None:
+            raise NotFound(f"Export {export_id} is {job.get_status_display().lower()}, not ready to download.")
+        return FileResponse(open(path, "rb"), as_attachment=True, filename=job.filename, content_type=FORMATS[job.fmt])

@@ -94,10 +94,8 @@ class DepositAdmin(ServiceAdmin):
     def get_queryset(self, request):
         return selectors.deposit_list()
 
-    def export_rows(self, queryset):
-        rows = super().export_rows(queryset)
+    def export_prepare(self, rows):
         selectors.attach_held(rows)
-        return rows
 
     def get_inlines(self, request, obj=None):
         return [DepositInstallmentInline] if obj is not None else []

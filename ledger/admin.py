@@ -219,7 +219,7 @@ class PostingAdmin(PostingLinks, PeopleLinks, BoundedListTotals, ExportAdminMixi
         return selectors.postings_with_reversal().order_by(*(self.get_ordering(request) or ["-id"]))
 
     def export_rows(self, queryset):
-        return list(queryset.select_related("driver", "lease", "obligation"))
+        return queryset.select_related("driver", "lease", "obligation")
 
     @admin.display(description="debit", ordering="amount")
     def debit(self, obj: Posting) -> str:

@@ -246,7 +246,7 @@ class LoanInstallmentAdmin(InstallmentAdminMixin, admin.ModelAdmin):
     post_installments = staticmethod(services.loan_installments_post)
 
     def export_rows(self, queryset):
-        return list(selectors.installment_list().filter(pk__in=queryset.values("pk")))
+        return selectors.installment_list().filter(pk__in=queryset.values("pk"))
 
     @admin.display(description="Loan", ordering="plan__loan_id")
     def loan_link(self, obj: LoanInstallment):

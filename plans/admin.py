@@ -169,8 +169,10 @@ class PlanAdminMixin(ListTotalsMixin, ExportAdminMixin):
         return request.user.has_perm(self.confirm_permission)
 
     def export_rows(self, queryset):
-        rows = list(self.plan_list().filter(pk__in=queryset.values("pk")).order_by("-created_at", "-pk"))
-        return attach_totals(source=self.plan_source, plans=rows)
+        return self.plan_list().filter(pk__in=queryset.values("pk")).order_by("-created_at", "-pk")
+
+    def export_prepare(self, rows):
+        attach_totals(source=self.plan_source, plans=rows)
 
     # --- the list: paid, outstanding, the lease, totals -------------------------------------
 

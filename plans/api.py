@@ -21,7 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
-from batpay.exports import FORMATS, Column, export_format, export_response, export_responses
+from batpay.exports import FORMATS, Column, ExportSpec, export_response, export_responses
 from batpay.schema import AutoSchema
 from plans import services
 from plans.cases import case_create, case_state
@@ -226,17 +226,13 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
-        fmt = export_format(request.query_params.get("format"))
-        rows = list(self.filter_queryset(self.plan_queryset()))
+        return export_response(request=request, owner=self, rows=self.filter_queryset(self.plan_queryset()))
+
+    def export_spec(self) -> ExportSpec:
+        return ExportSpec(self.export_columns, self.export_title, self.source.name, self.attach_totals)
+
+    def attach_totals(self, rows: list) -> None:
         attach_totals(source=self.source, plans=rows)
-        return export_response(
-            fmt=fmt,
-            columns=self.export_columns,
-            rows=rows,
-            title=self.export_title,
-            basename=self.source.name,
-            filters={k: v for k, v in request.query_params.items() if k != "format" and v},
-        )
 
     @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["post"], url_path="create-case")
@@ -318,12 +314,8 @@ class PlanInstallmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
-        fmt = export_format(request.query_params.get("format"))
-        return export_response(
-            fmt=fmt,
-            columns=self.export_columns,
-            rows=list(self.filter_queryset(self.installment_queryset().order_by("period_start", "pk"))),
-            title=self.export_title,
-            basename=f"{self.source.name}-installments",
-            filters={k: v for k, v in request.query_params.items() if k != "format" and v},
-        )
+        rows = self.filter_queryset(self.installment_queryset().order_by("period_start", "pk"))
+        return export_response(request=request, owner=self, rows=rows)
+
+    def export_spec(self) -> ExportSpec:
+        return ExportSpec(self.export_columns, self.export_title, f"{self.source.name}-installments")

@@ -56,7 +56,7 @@ class ServiceAdmin(ExportAdminMixin, admin.ModelAdmin):
     form_renames: dict[str, str] = {"driver": "driver_id", "lease": "lease_id"}
 
     def export_rows(self, queryset):
-        return list(self.get_queryset(None).filter(pk__in=queryset.values("pk")))
+        return self.get_queryset(None).filter(pk__in=queryset.values("pk"))
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -249,8 +249,8 @@ class TollAdmin(ExportAdminMixin, ReadOnlyLedgerAdmin):
     export_basename = "tolls"
     export_permission = "tolls.export_toll"
 
-    def export_rows(self, queryset: QuerySet) -> list:
-        return list(queryset.select_related("lease", "driver"))
+    def export_rows(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("lease", "driver")
 
     @admin.display(description="charge")
     def charge_link(self, obj: Toll) -> str:

@@ -250,6 +250,7 @@ SAMPLE_KWARGS = {
     "misc_id": "MISC-2025-00001",
     "credit_id": "MCR-2025-00001",
     "deposit_id": "DEP-2025-0001",
+    "export_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
 }
 # The actions of a collection or an item; their paths end with a slash, every other path does not.
 RESOURCE_ACTIONS = {"list", "create", "retrieve", "update", "partial_update", "destroy"}

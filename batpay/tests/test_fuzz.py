@@ -32,6 +32,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.pytest.lazy import get_all_tests
 from werkzeug.test import Client
 
+from batpay.models import ExportFile
 from batpay.testing import CONFORMANCE_CHECKS, requests_in_this_transaction, served_schema
 from batpay.wsgi import application
 from charges.models import MiscCharge, MiscChargeType, MiscCredit
@@ -199,6 +200,7 @@ def fleet_on_file(db, make_user, fleet, finance, settings, tmp_path) -> dict[str
         "misc_charges": ids(MiscCharge.objects, "misc_id"),
         "misc_credits": ids(MiscCredit.objects, "credit_id"),
         "deposits": ids(Deposit.objects, "deposit_id"),
+        "exports": ids(ExportFile.objects) or ["6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"],
     }
 
 
@@ -234,6 +236,7 @@ PATH_IDS = {
     "/api/misc-charges/{misc_id}": "misc_charges",
     "/api/misc-credits/{credit_id}": "misc_credits",
     "/api/deposits/{deposit_id}": "deposits",
+    "/api/exports/{export_id}": "exports",
 }
 # Filters and body fields that name a row, wherever they appear.
 FIELD_IDS = {

@@ -86,7 +86,8 @@ def _operations() -> list[Operation]:
 def _sample(template: str) -> str:
     samples = {"{id}": "7", "{driver_id}": "7", "{repair_id}": "RPR-2025-1", "{loan_id}": "DL-2025-1",
                "{dtr_number}": "DTR-2025-1", "{case_no}": "CASE-2025-1", "{misc_id}": "MISC-2025-1",
-               "{credit_id}": "MCR-2025-1", "{deposit_id}": "DEP-2025-1"}  # fmt: skip
+               "{credit_id}": "MCR-2025-1", "{deposit_id}": "DEP-2025-1",
+               "{export_id}": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"}  # fmt: skip
     for name, value in samples.items():
         template = template.replace(name, value)
     assert "{" not in template, f"add a sample for the parameter of {template}"
@@ -659,6 +660,8 @@ def test_text_stored_before_it_was_checked_is_exported_escaped_not_a_500(world):
 
     assert response.status_code == 200, response.content[:300]
     cells = {
-        cell for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True) for cell in row
+        cell
+        for row in load_workbook(io.BytesIO(response.getvalue())).active.iter_rows(values_only=True)
+        for cell in row
     }
     assert "Brakes\\x01" in cells

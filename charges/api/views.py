@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
-from batpay.exports import export_format, export_response
+from batpay.exports import ExportSpec, export_response
 from charges import selectors, services
 from charges.api.filters import MiscChargeFilter, MiscCreditFilter
 from charges.api.serializers import (
@@ -46,15 +46,10 @@ class _MiscViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
-        fmt = export_format(request.query_params.get("format"))
-        return export_response(
-            fmt=fmt,
-            columns=self.export_columns,
-            rows=list(self.filter_queryset(self.get_queryset())),
-            title=self.export_title,
-            basename=self.basename,
-            filters={k: v for k, v in request.query_params.items() if k != "format" and v},
-        )
+        return export_response(request=request, owner=self, rows=self.filter_queryset(self.get_queryset()))
+
+    def export_spec(self) -> ExportSpec:
+        return ExportSpec(self.export_columns, self.export_title, self.basename)
 
 
 @extend_schema_view(

@@ -90,7 +90,7 @@ def test_lists_filter_order_and_export(lease, fleet, make_user, api_client_for):
     assert manager.get(f"{CHARGES}MISC-2025-00099/").status_code == 404
     exported = manager.get(f"{CHARGES}export", {"format": "csv", "status": "POSTED"})
     assert exported.status_code == 200
-    lines = exported.content.decode().strip().splitlines()
+    lines = exported.getvalue().decode().strip().splitlines()
     assert len(lines) == 4 and lines[0].startswith("Charge ID,Status,Type")
     assert api_client_for(make_user(CASHIER)).get(f"{CHARGES}export").status_code == 403
     call_command("check_ledger")

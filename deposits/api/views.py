@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
-from batpay.exports import export_format, export_response
+from batpay.exports import ExportSpec, export_response
 from deposits import selectors, services
 from deposits.api.filters import DepositFilter
 from deposits.api.serializers import DepositCreateSerializer, DepositSerializer, ReleaseSerializer
@@ -71,14 +71,7 @@ class DepositViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
-        fmt = export_format(request.query_params.get("format"))
-        rows = list(self.filter_queryset(self.get_queryset()))
-        selectors.attach_held(rows)
-        return export_response(
-            fmt=fmt,
-            columns=DEPOSIT_COLUMNS,
-            rows=rows,
-            title="Security deposits",
-            basename="deposits",
-            filters={k: v for k, v in request.query_params.items() if k != "format" and v},
-        )
+        return export_response(request=request, owner=self, rows=self.filter_queryset(self.get_queryset()))
+
+    def export_spec(self) -> ExportSpec:
+        return ExportSpec(DEPOSIT_COLUMNS, "Security deposits", "deposits", selectors.attach_held)

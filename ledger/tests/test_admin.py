@@ -388,13 +388,13 @@ def test_managers_export_the_ledger_lists_and_others_do_not(login, book, role, e
     if not exports:
         assert not sent.get("Content-Type", "").startswith("application/vnd.openxmlformats")
         return
-    rows = list(load_workbook(io.BytesIO(sent.content)).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(sent.getvalue())).active.iter_rows(values_only=True))
     header = rows[0]
     assert rows[-1][0] == "Total" and rows[-1][header.index("Debit")] == 1341.25
     assert rows[-1][header.index("Credit")] == 300
     assert {row[header.index("Category")] for row in rows[1:-1]} == {"Taxes", "Lease", "Repairs"}
     balances = client.post(BALANCES, {"action": "export_csv", "_selected_action": [book["rent"].pk]})
-    record = next(csv.DictReader(io.StringIO(balances.content.decode())))
+    record = next(csv.DictReader(io.StringIO(balances.getvalue().decode())))
     assert (record["Category"], record["Original"], record["Paid"], record["Outstanding"], record["Status"]) == (
         "Lease",
         "500.00",

@@ -143,7 +143,7 @@ def test_list_actions_search_export_and_posting(staff, make_loan, fleet):
         assert list(staff.get(CHANGELIST, {"q": term}).context["cl"].result_list) == [drafts[0]], term
 
     response = staff.post(CHANGELIST, {"action": "export_xlsx", "_selected_action": ids})
-    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(response.getvalue())).active.iter_rows(values_only=True))
     assert len(rows) == 4 and rows[1][rows[0].index("Total interest")] == 5.72 and rows[-1][0] == "Total"
 
     first = drafts[1].installments.get(sequence=1)

@@ -252,7 +252,7 @@ def test_exports_parse_in_every_format(api, make_loan):
     response = api.get("/api/loans/export", {"format": "xlsx", "ordering": "loan_amount"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(response.getvalue())).active.iter_rows(values_only=True))
     header = rows[0]
     assert [(row[header.index("Principal")], row[header.index("Total interest")]) for row in rows[1:-1]] == [
         (99.99, 0),
@@ -265,26 +265,30 @@ def test_exports_parse_in_every_format(api, make_loan):
     )
     assert isinstance(rows[1][header.index("Loan date")], dt.datetime)
 
-    records = list(csv.DictReader(io.StringIO(api.get("/api/loans/export", {"format": "csv"}).content.decode())))
+    records = list(csv.DictReader(io.StringIO(api.get("/api/loans/export", {"format": "csv"}).getvalue().decode())))
     assert {(r["Purpose"], r["Total due"]) for r in records} == {("EXP-1", "1205.72"), ("EXP-2", "99.99")}
-    records = json.loads(api.get("/api/loans/export", {"format": "json", "interest_rate_min": "1"}).content)
+    records = json.loads(api.get("/api/loans/export", {"format": "json", "interest_rate_min": "1"}).getvalue())
     assert [(r["Purpose"], r["Outstanding"], r["Interest rate %"]) for r in records] == [("EXP-1", "1205.72", "10.00")]
     response = api.get("/api/loans/export", {"format": "pdf"})
     assert response["Content-Type"] == "application/pdf"
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.getvalue())).pages)
     assert "EXP-1" in text and "Driver loans" in text
 
     response = api.get("/api/loans/installments/export", {"format": "xlsx", "status": "SCHEDULED"})
-    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(response.getvalue())).active.iter_rows(values_only=True))
     assert len(rows) == 1 + 6 + 1 and rows[-1][0] == "Total"
     assert sum(D(str(row[rows[0].index("Total due")])) for row in rows[1:-1]) == D("1305.71")
     assert sum(D(str(row[rows[0].index("Interest")])) for row in rows[1:-1]) == D("5.72")
     assert D(str(rows[-1][rows[0].index("Total due")])) == D("1305.71")
-    records = json.loads(api.get("/api/loans/installments/export", {"format": "json"}).content)
+    records = json.loads(api.get("/api/loans/installments/export", {"format": "json"}).getvalue())
     assert records[0]["Total due"] == "251.32" and records[0]["Interest days"] == 4
     assert (
         len(
-            list(csv.reader(io.StringIO(api.get("/api/loans/installments/export", {"format": "csv"}).content.decode())))
+            list(
+                csv.reader(
+                    io.StringIO(api.get("/api/loans/installments/export", {"format": "csv"}).getvalue().decode())
+                )
+            )
         )
         == 7
     )

@@ -27,7 +27,7 @@ def test_command_posts_due_loan_installments_once(make_loan, finance):
     out, err = io.StringIO(), io.StringIO()
     call_command("post_due_installments", "--source", "loans", "--period", P3.isoformat(), stdout=out, stderr=err)
     assert "loans: 3 installment(s) posted, amount 754.48" in out.getvalue()
-    assert "3/3" in err.getvalue()
+    assert "1/1" in err.getvalue()  # the progress bar, in shards of leases (one for this small fleet)
     out = io.StringIO()
     call_command("post_due_installments", "--source", "all", "--period", P3.isoformat(), stdout=out)
     assert "loans: 0 installment(s) posted, amount 0.00" in out.getvalue()

@@ -22,10 +22,12 @@ def test_every_benchmark_is_registered():
         "dashboard",
         "demo",
         "demo_fleet",
+        "exports",
         "ledger",
         "lists",
         "loans",
         "payouts",
+        "pdf",
         "repairs",
         "sunday",
         "sunday_scale",
@@ -36,8 +38,8 @@ def test_every_benchmark_is_registered():
 
 
 def test_an_unknown_benchmark_is_refused_naming_the_known_ones():
-    known = "dashboard, demo, demo_fleet, ledger, lists, loans, payouts, repairs, sunday, sunday_scale, tolls, "
-    known += "violations, "
+    known = "dashboard, demo, demo_fleet, exports, ledger, lists, loans, payouts, pdf, repairs, sunday, sunday_scale, "
+    known += "tolls, violations, "
     known += "weekly_close"
     with pytest.raises(CommandError, match=f"known: {known}"):
         call_command("bench", "nosuch")

@@ -138,7 +138,7 @@ def test_list_actions_search_and_export(staff, make_repair, fleet):
         assert list(page.context["cl"].result_list) == [drafts[0]], term
 
     response = staff.post(CHANGELIST, {"action": "export_xlsx", "_selected_action": ids})
-    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(response.getvalue())).active.iter_rows(values_only=True))
     assert len(rows) == 4 and rows[1][rows[0].index("Repair amount")] == 1200
     assert rows[-1][0] == "Total" and rows[-1][rows[0].index("Repair amount")] == 2400
 

@@ -284,7 +284,7 @@ def test_exports_parse_in_every_format(api, make_repair):
     response = api.get("/api/repairs/export", {"format": "xlsx", "ordering": "repair_amount"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.getvalue())).active
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     amount = header.index("Repair amount")
@@ -294,25 +294,25 @@ def test_exports_parse_in_every_format(api, make_repair):
     assert isinstance(rows[1][header.index("Invoice date")], dt.datetime)
 
     response = api.get("/api/repairs/export", {"format": "csv", "workshop_type": "EXTERNAL"})
-    records = list(csv.DictReader(io.StringIO(response.content.decode())))
+    records = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert [(r["Invoice number"], r["Repair amount"]) for r in records] == [("EXP-2", "99.99")]
 
-    records = json.loads(api.get("/api/repairs/export", {"format": "json"}).content)
+    records = json.loads(api.get("/api/repairs/export", {"format": "json"}).getvalue())
     assert {r["Invoice number"]: r["Outstanding"] for r in records} == {"EXP-1": "1200.00", "EXP-2": "99.99"}
 
     response = api.get("/api/repairs/export", {"format": "pdf"})
     assert response["Content-Type"] == "application/pdf"
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.getvalue())).pages)
     assert "EXP-1" in text and "Repair invoices" in text
 
     response = api.get("/api/repairs/installments/export", {"format": "xlsx", "status": "SCHEDULED"})
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(response.getvalue())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 1 + 6 + 1
     assert sum(D(str(row[rows[0].index("Amount")])) for row in rows[1:-1]) == D("1299.99")
     assert D(str(rows[-1][rows[0].index("Amount")])) == D("1299.99")
     response = api.get("/api/repairs/installments/export", {"format": "csv"})
-    assert len(list(csv.reader(io.StringIO(response.content.decode())))) == 7
+    assert len(list(csv.reader(io.StringIO(response.getvalue().decode())))) == 7
 
     response = api.get("/api/repairs/export", {"format": "xml"})
     assert response.status_code == 400 and "format" in response.json()["fields"]

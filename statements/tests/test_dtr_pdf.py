@@ -60,13 +60,14 @@ def test_the_pdf_opens_and_holds_the_number_the_driver_and_the_totals(dtr):
         assert figure in text, figure
     # The summary, then the detail of TAXES, EZPASS and LEASE following each other: two pages at most.
     assert len(reader.pages) <= 2
-    # Only the @font-face family backed by ledger/fonts is embedded, never a system font.
+    # Only the fonts shipped in statements/fonts are embedded (the cut-down Latin faces, whole, for a
+    # name in Latin letters), never a system font.
     fonts = {
         str(font["/BaseFont"]).split("+", 1)[-1]
         for page in reader.pages
         for font in page["/Resources"]["/Font"].get_object().values()
     }
-    assert fonts == {"DTR-Sans", "DTR-Sans-Bold"}
+    assert fonts == {"DTR-Statement", "DTR-Statement-Bold"}
 
 
 def test_the_pdf_is_stored_and_served_from_storage_until_the_dtr_changes(dtr, django_capture_on_commit_callbacks):

@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
-from batpay.exports import export_format, export_response
+from batpay.exports import ExportSpec, export_response
 from batpay.parsers import MultiPartParser
 from plans.api import FORMAT_PARAMETER, ExportNegotiation, PlanSchema
 from tolls import selectors, services
@@ -55,15 +55,10 @@ class TollViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
-        fmt = export_format(request.query_params.get("format"))
-        return export_response(
-            fmt=fmt,
-            columns=TOLL_COLUMNS,
-            rows=list(self.filter_queryset(self.get_queryset())),
-            title="E-ZPass tolls",
-            basename="tolls",
-            filters={k: v for k, v in request.query_params.items() if k != "format" and v},
-        )
+        return export_response(request=request, owner=self, rows=self.filter_queryset(self.get_queryset()))
+
+    def export_spec(self) -> ExportSpec:
+        return ExportSpec(TOLL_COLUMNS, "E-ZPass tolls", "tolls")
 
     @extend_schema(request=TollReassignSerializer, responses=TollSerializer)
     @action(detail=True, methods=["post"])

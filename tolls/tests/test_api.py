@@ -97,7 +97,7 @@ def test_lists_filter_order_and_export(fleet, finance, make_user, api_client_for
 
     exported = api.get("/api/tolls/export", {"format": "csv", "lease_id": lease.pk})
     assert exported.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(exported.getvalue().decode())))
     assert sorted((row["Lane Txn ID"], row["Amount"]) for row in rows) == [("B-1", "6.94"), ("B-3", "12.00")]
     assert api.get("/api/tolls/export", {"format": "xlsx"}).status_code == 200
     assert api.post(f"/api/tolls/{listed[0]['id']}/reassign", {"lease_id": other.pk}).status_code == 403

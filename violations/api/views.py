@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from batpay.errors import NotFound
-from batpay.exports import export_format, export_response
+from batpay.exports import ExportSpec, export_response
 from batpay.parsers import MultiPartParser
 from plans.api import FORMAT_PARAMETER, ExportNegotiation, PlanSchema
 from violations import imports, selectors, services
@@ -40,16 +40,10 @@ class _Exporting:
     @extend_schema(parameters=[FORMAT_PARAMETER])
     @action(detail=False, methods=["get"], pagination_class=None, content_negotiation_class=ExportNegotiation)
     def export(self, request, *args, **kwargs):
-        fmt = export_format(request.query_params.get("format"))
-        rows = list(self.filter_queryset(self.get_queryset()))
-        return export_response(
-            fmt=fmt,
-            columns=self.export_columns,
-            rows=rows,
-            title=self.export_title,
-            basename=self.export_basename,
-            filters={k: v for k, v in request.query_params.items() if k != "format" and v},
-        )
+        return export_response(request=request, owner=self, rows=self.filter_queryset(self.get_queryset()))
+
+    def export_spec(self) -> ExportSpec:
+        return ExportSpec(self.export_columns, self.export_title, self.export_basename)
 
 
 def _get(queryset: QuerySet, pk, what: str):

@@ -125,7 +125,7 @@ def test_lists_filter_order_and_export(fleet, finance_api, make_user, api_client
     assert finance_api.get("/api/violations/", {"lease": lease.pk}).status_code == 400
     manager = api_client_for(make_user("Manager"))
     export = manager.get("/api/violations/export", {"format": "csv", "review": "ATTRIBUTED"})
-    assert export.status_code == 200 and export.content.decode().count("\n") == 4
+    assert export.status_code == 200 and export.getvalue().decode().count("\n") == 4
     assert manager.post("/api/violations/", entry("T1", summons_number="4400000099"), format="json").status_code == 403
     cashier = api_client_for(make_user("Cashier"))
     assert cashier.get("/api/violations/").status_code == 403
