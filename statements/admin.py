@@ -271,7 +271,7 @@ class DriverTransactionReportAdmin(PeopleLinks, ListTotalsMixin, ExportAdminMixi
         return selectors.dtr_detail().order_by(*(self.get_ordering(request) or ["-period", "-id"]))
 
     def export_rows(self, queryset):
-        return list(queryset.defer("snapshot"))
+        return queryset.defer("snapshot")
 
     @admin.action(description="Download the selected DTRs' PDFs (zip)", permissions=["export"])
     def download_pdfs(self, request: HttpRequest, queryset: QuerySet[DriverTransactionReport]):

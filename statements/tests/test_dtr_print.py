@@ -170,7 +170,7 @@ def test_the_dtr_list_exports_and_downloads_for_managers(closed_week, make_user)
 
     ids = list(DriverTransactionReport.objects.values_list("pk", flat=True))
     exported = client.post(url, {"action": "export_csv", "_selected_action": ids})
-    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(exported.getvalue().decode())))
     assert sorted(row["Status"] for row in rows) == ["Issued", "Issued", "Voided"]
     assert {row["Card earnings"] for row in rows} == {"465.00"}
     chosen = client.post(url, {"action": "download_pdfs", "_selected_action": ids})
