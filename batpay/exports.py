@@ -376,26 +376,19 @@ def render_export(
     prepare: Callable[[list], Any] | None = None,
 ) -> bytes:
     """The whole file as bytes, for what is small by nature (a PDF, tests); a response streams instead."""
-    if fmt == "pdf":
-        return _pdf(columns, list(export_rows(rows, prepare)), title, filters or {})
-    if fmt == "xlsx":
-        out = io.BytesIO()
-        write_xlsx(out, columns, export_rows(rows, prepare), title)
-        return out.getvalue()
-    chunks = csv_chunks if fmt == "csv" else json_chunks
-    return b"".join(chunks(columns, export_rows(rows, prepare)))
+    out = io.BytesIO()
+    spec = ExportSpec(columns=columns, title=title, basename="", prepare=prepare)
+    write_export(out, fmt=fmt, spec=spec, rows=rows, filters=filters)
+    return out.getvalue()
 
 
 def write_export(out, *, fmt: str, spec: ExportSpec, rows, filters=None, expected_rows: int | None = None) -> None:
-    """Write the file to the binary file `out`, the rows read as they are written."""
+    """Write the file to the binary file `out`, the rows read as they are written (a pdf, a few
+    thousand rows at most, is laid out whole)."""
     if fmt == "xlsx":
         write_xlsx(out, spec.columns, export_rows(rows, spec.prepare), spec.title, expected_rows=expected_rows)
     elif fmt == "pdf":
-        out.write(
-            render_export(
-                fmt=fmt, columns=spec.columns, rows=rows, title=spec.title, filters=filters, prepare=spec.prepare
-            )
-        )
+        out.write(_pdf(spec.columns, list(export_rows(rows, spec.prepare)), spec.title, filters or {}))
     else:
         for chunk in (csv_chunks if fmt == "csv" else json_chunks)(spec.columns, export_rows(rows, spec.prepare)):
             out.write(chunk)
@@ -426,10 +419,9 @@ def export_file_response(
         out.seek(0)
         response = FileResponse(out, content_type=FORMATS[fmt])
     else:
-        body = render_export(
-            fmt=fmt, columns=spec.columns, rows=rows, title=spec.title, filters=filters, prepare=spec.prepare
-        )
-        response = HttpResponse(body, content_type=FORMATS[fmt])
+        body = io.BytesIO()
+        write_export(body, fmt=fmt, spec=spec, rows=rows, filters=filters)
+        response = HttpResponse(body.getvalue(), content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
