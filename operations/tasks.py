@@ -84,11 +84,12 @@ def release_due_deposits_task(actor_id: int | None = None) -> dict:
 
 
 @shared_task(name="ledger.weekly_close")
-def weekly_close_task(period: str | None = None, actor_id: int | None = None) -> dict:
+def weekly_close_task(period: str | None = None, actor_id: int | None = None, pdfs: bool = True) -> dict:
     """Sunday 05:00: close `period` (default: the week just closed) — the posting jobs that have not
-    run for it, then every registered close step."""
+    run for it, then every registered close step. With `pdfs` false the close leaves out its PDF
+    step and queues the PDFs for the workers instead (see `weekly_close`)."""
     closing = task_period(period)
-    runs = weekly_close(period=closing, actor=task_actor(actor_id))
+    runs = weekly_close(period=closing, actor=task_actor(actor_id), pdfs=pdfs)
     return {
         "period": closing.isoformat(),
         "jobs": [{"job": run.job, "status": run.status, "count": run.count, "amount": str(run.amount)} for run in runs],

@@ -36,6 +36,8 @@ class Report:
     leases: int | None = None
     workers: tuple[int, ...] = (1, 2)
     weeks: int = 0
+    # `--no-pdfs`: a benchmark of the whole Sunday stops at the close and leaves the PDFs out.
+    pdfs: bool = True
 
     def n(self, full: int) -> int:
         """A size scaled by --scale (a quick run uses a fraction of the full size)."""

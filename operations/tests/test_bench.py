@@ -83,3 +83,21 @@ def test_sunday_scale_runs_the_sunday_on_real_workers_and_stops_them(django_db_s
     (pids,) = re.findall(r"workers ready \(pids ([\d ]+)\)", text)
     assert [pid for pid in map(int, pids.split()) if group_alive(pid)] == []
     assert left == []  # the scratch database and its copy are dropped
+
+
+@pytest.mark.services
+def test_sunday_scale_without_pdfs_stops_at_the_close(django_db_setup, django_db_blocker):
+    if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        need_service(settings.CELERY_BROKER_URL, "The Celery broker")
+    out = io.StringIO()
+    with django_db_blocker.unblock():
+        call_command("bench", "sunday_scale", leases=4, weeks=1, workers=[1], pdfs=False, stdout=out)
+    text = out.getvalue()
+
+    assert "PDFs left out (--no-pdfs)" in text
+    assert re.search(r"Weekly close: Generate the DTRs +\d+\.\d\d s +4 rows", text), text
+    assert re.search(r"the whole Sunday but the PDFs +\d+\.\d\d s +4 leases", text), text
+    assert "leases closed per minute per worker, PDFs left out" in text
+    assert not re.search(r"^\s+DTR PDFs ", text, re.MULTILINE), "no PDF step is timed"
+    (pids,) = re.findall(r"workers ready \(pids ([\d ]+)\)", text)
+    assert [pid for pid in map(int, pids.split()) if group_alive(pid)] == []

@@ -33,8 +33,14 @@ class Command(BaseCommand):
             "--workers", type=int, nargs="+", default=[1, 2], help="worker processes to compare (default 1 2)"
         )
         parser.add_argument("--weeks", type=int, default=0, help="weeks of history before the measured week")
+        parser.add_argument(
+            "--no-pdfs",
+            dest="pdfs",
+            action="store_false",
+            help="sunday_scale: measure the Sunday up to the close, without drawing the DTR PDFs",
+        )
 
-    def handle(self, *args, names, scale, keep, leases, workers, weeks, **options):
+    def handle(self, *args, names, scale, keep, leases, workers, weeks, pdfs, **options):
         _load_benchmarks()
         chosen = sorted(BENCHMARKS) if names == ["all"] else names
         unknown = [name for name in chosen if name not in BENCHMARKS]
@@ -48,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError("--workers takes numbers of worker processes, each 1 or more.")
         if not 0 <= weeks <= 104:
             raise CommandError("--weeks is a number of weeks of history, from 0 to 104.")
-        sizes = {"leases": leases, "workers": tuple(dict.fromkeys(workers)), "weeks": weeks}
+        sizes = {"leases": leases, "workers": tuple(dict.fromkeys(workers)), "weeks": weeks, "pdfs": pdfs}
         original = connection.settings_dict["NAME"]
         for name in chosen:
             # Each benchmark gets a fresh scratch database of its own.
