@@ -4,6 +4,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from batpay.money import ZERO
@@ -38,6 +39,25 @@ def held_for_driver(*, driver_id: int) -> Decimal:
     return sum(paid_on(category=Category.DEPOSIT, by="driver_id", ids=[driver_id]).values(), ZERO)
 
 
+# From each lease's DEPOSIT balances (index balance_deposit_lease) to their postings, each looked up
+# by key (OFFSET 0 keeps it a lookup): the cost follows the deposits, not the lease's history.
+_HELD_SQL = """
+SELECT b.lease_id, SUM(CASE p.entry_type WHEN 'CREDIT' THEN p.amount ELSE -p.amount END)
+FROM ledger_obligationbalance b
+CROSS JOIN LATERAL (
+    SELECT p.entry_type, p.amount FROM ledger_posting p
+    WHERE p.obligation_id = b.id AND p.receipt_id IS NOT NULL
+      AND (%(as_of)s::date IS NULL OR p.effective_date <= %(as_of)s::date)
+    OFFSET 0
+) p
+WHERE b.category = 'DEPOSIT' AND b.lease_id = ANY(%(leases)s)
+GROUP BY b.lease_id
+"""
+
+
 def held_for_leases(lease_ids: Iterable[int], *, as_of: dt.date | None = None) -> dict[int, Decimal]:
-    """Deposit held per lease, now or at the end of `as_of` (the DTR's figure for its week)."""
-    return paid_on(category=Category.DEPOSIT, by="lease_id", ids=list(lease_ids), as_of=as_of)
+    """Deposit held per lease, now or at the end of `as_of` (the DTR's figure for its week): what
+    receipts paid on the lease's DEPOSIT balances, net of payments reversed (a release)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HELD_SQL, {"leases": list(lease_ids), "as_of": as_of})
+        return dict(cursor.fetchall())

@@ -87,6 +87,8 @@ class ObligationBalance(models.Model):
             models.Index(
                 fields=["priority", "due_period", "id"], condition=Q(status="OPEN"), name="balance_open_list_order"
             ),
+            # The deposit held per lease (each DTR's figure): a lease's few DEPOSIT balances, not its history.
+            models.Index(fields=["lease"], condition=Q(category="DEPOSIT"), name="balance_deposit_lease"),
         ]
 
     def __str__(self) -> str:

@@ -77,24 +77,39 @@ WITH listed AS (
     WHERE lease_id = ANY(%(leases)s) AND effective_date >= %(start)s AND obligation_id IS NOT NULL
 )
 SELECT b.lease_id, b.id, b.category, b.source_reference, b.description, b.due_period, b.original_amount,
-       b.driver_id,
-       COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s), 0) AS prior,
-       COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NULL), 0) AS charges,
-       COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NULL
-                                        AND r.kind = 'EARNINGS' AND r.period = %(start)s), 0) AS paid_from_earnings,
-       COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NULL
-                                        AND p.receipt_id IS NOT NULL
-                                        AND NOT (r.kind = 'EARNINGS' AND r.period = %(start)s)), 0) AS paid_other,
-       COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NOT NULL
-                                        AND p.receipt_id IS NOT NULL), 0) AS payments_reversed,
-       bool_or(p.reverses_id IS NOT NULL AND p.receipt_id IS NULL) AS charge_voided
+       b.driver_id, COALESCE(f.prior, 0), f.charges, f.paid_from_earnings, f.paid_other, f.payments_reversed,
+       f.charge_voided
 FROM listed
-JOIN ledger_obligationbalance b ON b.id = listed.id
-JOIN ledger_posting p ON p.obligation_id = b.id AND p.effective_date <= %(end)s
-LEFT JOIN ledger_receipt r ON r.id = p.receipt_id
-CROSS JOIN LATERAL (SELECT CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END AS amount) s
-GROUP BY b.lease_id, b.id
-HAVING SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s) <> 0 OR bool_or(p.effective_date >= %(start)s)
+-- Each listed balance and its own postings are looked up by key (OFFSET 0 keeps the lookups from
+-- being flattened into joins): the cost follows the balances listed, never the ledger's history,
+-- whatever the planner's statistics say.
+CROSS JOIN LATERAL (
+    SELECT b.* FROM ledger_obligationbalance b WHERE b.id = listed.id OFFSET 0
+) b
+CROSS JOIN LATERAL (
+    SELECT SUM(s.amount) FILTER (WHERE p.effective_date < %(start)s) AS prior,
+           COALESCE(SUM(s.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.receipt_id IS NULL), 0)
+               AS charges,
+           COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NULL
+                                            AND r.kind = 'EARNINGS' AND r.period = %(start)s), 0)
+               AS paid_from_earnings,
+           COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NULL
+                                            AND p.receipt_id IS NOT NULL
+                                            AND NOT (r.kind = 'EARNINGS' AND r.period = %(start)s)), 0)
+               AS paid_other,
+           COALESCE(SUM(p.amount) FILTER (WHERE p.effective_date >= %(start)s AND p.reverses_id IS NOT NULL
+                                            AND p.receipt_id IS NOT NULL), 0) AS payments_reversed,
+           bool_or(p.reverses_id IS NOT NULL AND p.receipt_id IS NULL) AS charge_voided,
+           bool_or(p.effective_date >= %(start)s) AS active
+    FROM ledger_posting p
+    LEFT JOIN LATERAL (
+        SELECT r.kind, r.period FROM ledger_receipt r WHERE r.id = p.receipt_id OFFSET 0
+    ) r ON true
+    CROSS JOIN LATERAL (SELECT CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END AS amount) s
+    WHERE p.obligation_id = b.id AND p.effective_date <= %(end)s
+    OFFSET 0
+) f
+WHERE f.prior <> 0 OR f.active
 ORDER BY b.lease_id, b.priority, b.due_period, b.id
 """
 
@@ -149,10 +164,19 @@ SELECT lease_id, SUM(amount), SUM(unapplied), SUM(returned) FROM (
     UNION ALL
     -- Earnings of earlier weeks that a void handed back this week: their statements are issued,
     -- so this one pays the money out.
+    -- Read from the week's postings of these leases (a receipt pays only its own lease's balances),
+    -- each looking its receipt up by key. With stale statistics (a table grown since its last
+    -- ANALYZE) a join here became a nested loop of the week's postings against every earlier
+    -- receipt: 16 s for 2,000 leases instead of 0.1 s.
     SELECT r.lease_id, 0, 0, CASE p.entry_type WHEN 'DEBIT' THEN p.amount ELSE -p.amount END
-    FROM ledger_posting p JOIN ledger_receipt r ON r.id = p.receipt_id
-    WHERE r.kind = 'EARNINGS' AND r.period < %(start)s AND r.lease_id = ANY(%(leases)s)
-      AND p.effective_date BETWEEN %(start)s AND %(end)s
+    FROM ledger_posting p
+    CROSS JOIN LATERAL (
+        SELECT r.lease_id FROM ledger_receipt r
+        WHERE r.id = p.receipt_id AND r.kind = 'EARNINGS' AND r.period < %(start)s AND r.lease_id = ANY(%(leases)s)
+        OFFSET 0  -- kept a lookup per posting: not flattened into a join the planner may misjudge
+    ) r
+    WHERE p.lease_id = ANY(%(leases)s) AND p.effective_date BETWEEN %(start)s AND %(end)s
+      AND p.receipt_id IS NOT NULL
       -- Payouts (and the debts their money paid first) draw on money already reported as due;
       -- they show among the week's payouts, not as earnings handed back.
       AND p.obligation_id IS NOT NULL AND p.idempotency_key NOT LIKE 'payout:%%'

@@ -17,9 +17,9 @@ from django.db import connection
 
 from batpay.money import ZERO
 from batpay.periods import period_end
-from deposits.selectors import held_for_leases
 from leases.models import Lease
 from ledger.categories import Category
+from ledger.selectors import paid_on
 from statements.models import TAX_COLUMNS
 from statements.snapshots import SNAPSHOT_FORMAT
 from statements.trips import PARTS
@@ -198,7 +198,7 @@ def build_snapshots(*, period: dt.date, lease_ids: Sequence[int]) -> dict[int, d
                     "amount": _money(-amount if entry_type == "CREDIT" else amount),
                 }
             )
-    deposit_held = held_for_leases(lease_ids, as_of=end)
+    deposit_held = paid_on(category=Category.DEPOSIT, by="lease_id", ids=list(lease_ids), as_of=end)
     company = {"name": settings.COMPANY_NAME, "address": settings.COMPANY_ADDRESS}
     return {
         lease_id: _snapshot(
