@@ -42,7 +42,6 @@ from django.utils import timezone
 
 from batpay.money import to_money
 from batpay.steps import Progress, ShardedWork, StepResult
-from leases.models import Lease
 from operations.models import Shard
 
 logger = logging.getLogger("operations.shards")
@@ -79,8 +78,16 @@ def _unlock(pk: int) -> None:
 def lease_ranges(size: int) -> list[tuple[int, int]]:
     """The fleet's lease ids in ranges of `size` leases; together they cover every id."""
     size = max(1, size)
-    ids = list(Lease.objects.order_by("pk").values_list("pk", flat=True))
-    starts = [0, *ids[size::size]]
+    with connection.cursor() as cursor:
+        # Only each range's first id leaves the server (every size-th lease, from the second range).
+        cursor.execute(
+            """
+            SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM leases_lease) ordered
+            WHERE n > %(size)s AND (n - 1) %% %(size)s = 0 ORDER BY id
+            """,
+            {"size": size},
+        )
+        starts = [0, *(row[0] for row in cursor.fetchall())]
     return [(lo, nxt - 1) for lo, nxt in zip(starts, starts[1:], strict=False)] + [(starts[-1], LAST_LEASE_ID)]
 
 

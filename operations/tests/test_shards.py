@@ -141,3 +141,16 @@ def test_a_helper_task_works_only_while_its_step_runs():
         assert shard_helper_task(**arguments) == 1
     shard.refresh_from_db()
     assert shard.done_at is not None and shard.count == 0
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 50])
+def test_lease_ranges_cover_every_lease_once_in_ranges_of_size(size):
+    world(leases=7)
+    ids = list(Lease.objects.order_by("pk").values_list("pk", flat=True))
+    ranges = shards.lease_ranges(size)
+
+    assert ranges[0][0] == 0 and ranges[-1][1] == shards.LAST_LEASE_ID
+    assert all(hi + 1 == next_lo for (_, hi), (next_lo, _) in zip(ranges, ranges[1:], strict=False))
+    per_range = [[pk for pk in ids if lo <= pk <= hi] for lo, hi in ranges]
+    assert [len(members) for members in per_range] == [len(ids[n : n + size]) for n in range(0, len(ids), size)]
+    assert sum(per_range, []) == ids
